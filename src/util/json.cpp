@@ -20,6 +20,9 @@ void str_or_null(Writer& w, const std::optional<std::string>& s) {
   if (s) str(w, *s); else w.Null();
 }
 void kv(Writer& w, const char* key, std::string_view value) { w.Key(key); str(w, value); }
+void kv(Writer& w, const char* key, const std::string& value) { w.Key(key); str(w, value); }
+void kv(Writer& w, const char* key, const char* value) { w.Key(key); str(w, value); }
+void kv(Writer& w, const char* key, int value) { w.Key(key); w.Int(value); }
 void kv(Writer& w, const char* key, const std::optional<std::string>& value) {
   w.Key(key);
   str_or_null(w, value);

@@ -20,9 +20,12 @@ std::string write(const std::function<void(Writer&)>& fill);
 void str(Writer& w, std::string_view s);
 void str_or_null(Writer& w, const std::optional<std::string>& s);
 void kv(Writer& w, const char* key, std::string_view value);
+void kv(Writer& w, const char* key, const std::string& value);
+void kv(Writer& w, const char* key, const char* value);
 void kv(Writer& w, const char* key, const std::optional<std::string>& value);
 void kv(Writer& w, const char* key, bool value);
 void kv(Writer& w, const char* key, int64_t value);
+void kv(Writer& w, const char* key, int value);
 
 // Parses a request body that must be a JSON object; throws http::ApiError(kInvalidJson).
 rapidjson::Document parse_object(const std::string& body);

@@ -1,0 +1,81 @@
+#include "app/metrics.hpp"
+
+#include <cstdio>
+
+namespace amo {
+
+namespace {
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+}  // namespace
+
+void Metrics::Histogram::observe(double v) {
+  for (size_t i = 0; i < kBuckets.size(); ++i)
+    if (v <= kBuckets[i]) ++counts[i];
+  ++count;
+  sum += v;
+}
+
+void Metrics::request(const std::string& route, const std::string& method, int status,
+                      double seconds) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++requests_[{route, method, status}];
+  latency_[route].observe(seconds);
+}
+
+void Metrics::amo_call(const std::string& endpoint, int status, double seconds) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++amo_calls_[{endpoint, status}];
+  amo_latency_[endpoint].observe(seconds);
+}
+
+void Metrics::refresh(const std::string& outcome) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++refreshes_[outcome];
+}
+
+void Metrics::histogram(std::string& out, const char* name, const std::string& label,
+                        const std::string& value, const Histogram& h) {
+  std::string l = label + "=\"" + value + "\"";
+  for (size_t i = 0; i < kBuckets.size(); ++i)
+    out += std::string(name) + "_bucket{" + l + ",le=\"" + num(kBuckets[i]) + "\"} " +
+           std::to_string(h.counts[i]) + "\n";
+  out += std::string(name) + "_bucket{" + l + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+  out += std::string(name) + "_sum{" + l + "} " + num(h.sum) + "\n";
+  out += std::string(name) + "_count{" + l + "} " + std::to_string(h.count) + "\n";
+}
+
+std::string Metrics::render(const std::function<void(std::string&)>& extra) const {
+  std::string out;
+  out.reserve(8192);
+  out += "# HELP amo_build_info Build information.\n# TYPE amo_build_info gauge\n";
+  out += "amo_build_info{version=\"" AMO_VERSION "\"} 1\n";
+  std::lock_guard<std::mutex> lk(mu_);
+  out += "# HELP amo_http_requests_total HTTP requests by route, method and status.\n";
+  out += "# TYPE amo_http_requests_total counter\n";
+  for (auto& [k, v] : requests_)
+    out += "amo_http_requests_total{route=\"" + std::get<0>(k) + "\",method=\"" + std::get<1>(k) +
+           "\",status=\"" + std::to_string(std::get<2>(k)) + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP amo_http_request_duration_seconds Request latency by route.\n";
+  out += "# TYPE amo_http_request_duration_seconds histogram\n";
+  for (auto& [route, h] : latency_) histogram(out, "amo_http_request_duration_seconds", "route", route, h);
+  out += "# HELP amo_upstream_requests_total amoCRM calls by endpoint and status (0: no answer).\n";
+  out += "# TYPE amo_upstream_requests_total counter\n";
+  for (auto& [k, v] : amo_calls_)
+    out += "amo_upstream_requests_total{endpoint=\"" + k.first + "\",status=\"" +
+           std::to_string(k.second) + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP amo_upstream_request_duration_seconds amoCRM call latency by endpoint.\n";
+  out += "# TYPE amo_upstream_request_duration_seconds histogram\n";
+  for (auto& [ep, h] : amo_latency_) histogram(out, "amo_upstream_request_duration_seconds", "endpoint", ep, h);
+  out += "# HELP amo_token_refreshes_total Token refreshes by outcome.\n";
+  out += "# TYPE amo_token_refreshes_total counter\n";
+  for (auto& [k, v] : refreshes_)
+    out += "amo_token_refreshes_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
+  if (extra) extra(out);
+  return out;
+}
+
+}  // namespace amo

@@ -1,0 +1,40 @@
+#pragma once
+// Process metrics in Prometheus text format (counters and histograms, label sets as keys).
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace amo {
+
+class Metrics {
+ public:
+  void request(const std::string& route, const std::string& method, int status, double seconds);
+  void amo_call(const std::string& endpoint, int status, double seconds);  // status 0: no answer
+  void refresh(const std::string& outcome);  // ok, rejected, transient, waited
+  // Renders everything; `extra` appends gauges known elsewhere (pool, in-flight).
+  std::string render(const std::function<void(std::string&)>& extra = {}) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,   0.25,   0.5,   1,    2.5,   10};
+  struct Histogram {
+    std::array<uint64_t, kBuckets.size()> counts{};
+    uint64_t count = 0;
+    double sum = 0;
+    void observe(double v);
+  };
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+  std::map<std::pair<std::string, int>, uint64_t> amo_calls_;
+  std::map<std::string, Histogram> amo_latency_;
+  std::map<std::string, uint64_t> refreshes_;
+  static void histogram(std::string& out, const char* name, const std::string& label,
+                        const std::string& value, const Histogram& h);
+};
+
+}  // namespace amo

@@ -1,0 +1,153 @@
+#include "http/fcgi_server.hpp"
+
+#include <fcgiapp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace amo::http {
+
+namespace {
+
+std::string param(FCGX_ParamArray envp, const char* name) {
+  const char* v = FCGX_GetParam(name, envp);
+  return v ? std::string(v) : std::string();
+}
+
+// "HTTP_X_REQUEST_ID" → "x-request-id"
+std::string header_name(const char* env_name, size_t len) {
+  std::string out(env_name, len);
+  for (char& c : out) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void read_request(FCGX_Request& fr, Request& req, bool& too_large) {
+  req.method = param(fr.envp, "REQUEST_METHOD");
+  std::string uri = param(fr.envp, "REQUEST_URI");
+  if (uri.empty()) uri = param(fr.envp, "DOCUMENT_URI");
+  auto q = uri.find('?');
+  req.path = uri.substr(0, q);
+  req.query = q == std::string::npos ? param(fr.envp, "QUERY_STRING") : uri.substr(q + 1);
+  req.remote_addr = param(fr.envp, "REMOTE_ADDR");
+  for (char** p = fr.envp; p && *p; ++p) {
+    const char* kv = *p;
+    const char* eq = std::strchr(kv, '=');
+    if (!eq) continue;
+    if (std::strncmp(kv, "HTTP_", 5) == 0) {
+      req.headers[header_name(kv + 5, eq - kv - 5)] = eq + 1;
+    }
+  }
+  std::string ct = param(fr.envp, "CONTENT_TYPE");
+  if (!ct.empty()) req.headers["content-type"] = ct;
+  if (auto id = req.header("x-request-id")) req.request_id = id->substr(0, 64);
+
+  std::string cl = param(fr.envp, "CONTENT_LENGTH");
+  unsigned long long len = 0;
+  if (!cl.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    len = std::strtoull(cl.c_str(), &end, 10);
+    if (errno || *end != '\0' || cl[0] == '-') len = kMaxBodyBytes + 1;
+  }
+  if (len > kMaxBodyBytes) {
+    too_large = true;
+    return;
+  }
+  req.body.resize(static_cast<size_t>(len));
+  size_t got = 0;
+  while (got < len) {
+    int n = FCGX_GetStr(req.body.data() + got, static_cast<int>(len - got), fr.in);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  req.body.resize(got);
+}
+
+void write_response(FCGX_Request& fr, const Response& r, bool head) {
+  std::string out;
+  out.reserve(r.body.size() + 256);
+  out += "Status: ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += reason_phrase(r.status);
+  out += "\r\n";
+  for (auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(r.body.size());
+  out += "\r\n\r\n";
+  if (!head) out += r.body;
+  FCGX_PutStr(out.data(), static_cast<int>(out.size()), fr.out);
+}
+
+}  // namespace
+
+int FcgiServer::open_listen_socket(const std::string& spec) {
+  static const bool inited = [] { return FCGX_Init() == 0; }();
+  if (!inited) throw std::runtime_error("FCGX_Init failed");
+  int n = sd_listen_fds(0);
+  if (n >= 1) return SD_LISTEN_FDS_START;  // systemd socket activation wins
+  if (spec.empty()) throw std::runtime_error("FCGI_SOCKET is not set and no socket was passed by systemd");
+  bool is_unix = spec.find('/') != std::string::npos;
+  if (is_unix) ::unlink(spec.c_str());
+  int fd = FCGX_OpenSocket(spec.c_str(), 1024);
+  if (fd < 0) throw std::runtime_error("cannot listen on FCGI_SOCKET " + spec);
+  if (is_unix) ::chmod(spec.c_str(), 0660);
+  return fd;
+}
+
+FcgiServer::FcgiServer(int listen_fd, int threads, Dispatch dispatch)
+    : listen_fd_(listen_fd), threads_(threads), dispatch_(std::move(dispatch)) {}
+
+void FcgiServer::worker() {
+  FCGX_Request fr;
+  if (FCGX_InitRequest(&fr, listen_fd_, 0) != 0) return;
+  while (!stopping_.load()) {
+    if (FCGX_Accept_r(&fr) < 0) break;
+    in_flight_.fetch_add(1);
+    Request req;
+    bool too_large = false;
+    read_request(fr, req, too_large);
+    Response resp = dispatch_(req, too_large);
+    write_response(fr, resp, req.method == "HEAD");
+    FCGX_Finish_r(&fr);
+    in_flight_.fetch_sub(1);
+  }
+  FCGX_Free(&fr, 1);
+}
+
+void FcgiServer::run(int grace_s) {
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(threads_));
+  for (int i = 0; i < threads_; ++i) pool.emplace_back([this] { worker(); });
+  while (!stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Stop accepting; let in-flight requests finish within the grace period.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Threads still blocked on an idle kept-alive connection are left to process exit.
+  for (auto& t : pool) t.detach();
+}
+
+void FcgiServer::request_stop() {
+  stopping_.store(true);
+  FCGX_ShutdownPending();
+  ::shutdown(listen_fd_, SHUT_RDWR);
+}
+
+}  // namespace amo::http

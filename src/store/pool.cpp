@@ -1,0 +1,110 @@
+#include "store/pool.hpp"
+
+#include <poll.h>
+
+#include <cstdlib>
+
+#include "http/errors.hpp"
+
+namespace amo::store {
+
+namespace {
+// An idle connection whose socket is readable or hung up was closed by the server
+// (restart, idle timeout, admin kill): it must not be handed out.
+bool looks_dead(pqxx::connection& c) {
+  if (!c.is_open()) return true;
+  int fd = c.sock();
+  if (fd < 0) return true;
+  pollfd p{fd, POLLIN, 0};
+  int n = ::poll(&p, 1, 0);
+  return n != 0;
+}
+}  // namespace
+
+Pool::Pool(std::string url, int size, int wait_ms, std::function<void(pqxx::connection&)> prepare)
+    : url_(std::move(url)), size_(size), wait_(wait_ms), prepare_(std::move(prepare)) {
+  // Bound the connect itself (libpq reads this when the URL does not set connect_timeout).
+  ::setenv("PGCONNECT_TIMEOUT", "3", 0);
+}
+
+Pool::~Pool() = default;
+
+std::unique_ptr<pqxx::connection> Pool::open() {
+  auto c = std::make_unique<pqxx::connection>(url_);
+  if (prepare_) prepare_(*c);
+  return c;
+}
+
+void Pool::unavailable(const char* what) {
+  throw http::ApiError(http::Err::kDbUnavailable, "The database is unavailable; retry later", 2);
+}
+
+Pool::Lease Pool::acquire() {
+  std::unique_lock<std::mutex> lk(mu_);
+  auto start = std::chrono::steady_clock::now();
+  bool waited = false;
+  for (;;) {
+    while (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      if (looks_dead(*c)) {
+        --open_;
+        ++broken_;
+        continue;  // dropped (closed by its destructor)
+      }
+      ++in_use_;
+      if (waited) wait_total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return Lease{std::move(c), true};
+    }
+    if (open_ < size_) {
+      ++open_;
+      ++in_use_;
+      lk.unlock();
+      try {
+        return Lease{open(), false};
+      } catch (const std::exception&) {
+        lk.lock();
+        --open_;
+        --in_use_;
+        cv_.notify_one();
+        unavailable("connect failed");
+      }
+    }
+    if (!waited) {
+      waited = true;
+      ++waits_;
+    }
+    if (cv_.wait_until(lk, start + wait_) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= size_) {
+      ++timeouts_;
+      throw http::ApiError(http::Err::kDbUnavailable, "All database connections are busy; retry later", 1);
+    }
+  }
+}
+
+void Pool::release(std::unique_ptr<pqxx::connection> c, bool broken) {
+  std::lock_guard<std::mutex> lk(mu_);
+  --in_use_;
+  if (broken || !c) {
+    --open_;
+    ++broken_;
+    c.reset();
+  } else {
+    idle_.push_back(std::move(c));
+  }
+  cv_.notify_one();
+}
+
+void Pool::warm_up() {
+  with([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT 1");
+  });
+}
+
+PoolStats Pool::stats() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return PoolStats{size_, open_, in_use_, waits_, wait_total_, timeouts_, broken_};
+}
+
+}  // namespace amo::store

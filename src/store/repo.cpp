@@ -1,0 +1,283 @@
+#include "store/repo.hpp"
+
+#include "crypto/crypto.hpp"
+
+namespace amo::store {
+
+namespace {
+
+constexpr const char* kConnCols =
+    "user_id, account_id, domain, account_name, encode(access_token_enc, 'hex'), "
+    "encode(refresh_token_enc, 'hex'), key_id, extract(epoch from expires_at)::bigint, "
+    "extract(epoch from last_refresh_at)::bigint, needs_reauth, token_version";
+
+struct Stmt {
+  const char* name;
+  std::string sql;
+};
+
+const std::vector<Stmt>& statements() {
+  static const std::vector<Stmt> kStatements = {
+      {"conn_get", std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1"},
+      {"conn_lock_nowait",
+       std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1 FOR UPDATE NOWAIT"},
+      {"conn_upsert",
+       "INSERT INTO amo_connection (user_id, account_id, domain, account_name, access_token_enc, "
+       "refresh_token_enc, key_id, expires_at, last_refresh_at, needs_reauth, last_code_hash) "
+       "VALUES ($1, $2, $3, $4, decode($5, 'hex'), decode($6, 'hex'), $7, to_timestamp($8), now(), "
+       "false, decode($9, 'hex')) "
+       "ON CONFLICT (user_id) DO UPDATE SET account_id = EXCLUDED.account_id, domain = EXCLUDED.domain, "
+       "account_name = EXCLUDED.account_name, access_token_enc = EXCLUDED.access_token_enc, "
+       "refresh_token_enc = EXCLUDED.refresh_token_enc, key_id = EXCLUDED.key_id, "
+       "expires_at = EXCLUDED.expires_at, last_refresh_at = now(), needs_reauth = false, "
+       "last_code_hash = EXCLUDED.last_code_hash, token_version = amo_connection.token_version + 1, "
+       "updated_at = now()"},
+      {"conn_update_tokens",
+       "UPDATE amo_connection SET access_token_enc = decode($3, 'hex'), refresh_token_enc = "
+       "decode($4, 'hex'), key_id = $5, expires_at = to_timestamp($6), last_refresh_at = now(), "
+       "needs_reauth = false, token_version = token_version + 1, updated_at = now() "
+       "WHERE user_id = $1 AND token_version = $2"},
+      {"conn_mark_reauth",
+       "UPDATE amo_connection SET needs_reauth = true, token_version = token_version + 1, "
+       "updated_at = now() WHERE user_id = $1 AND token_version = $2"},
+      {"conn_delete", "DELETE FROM amo_connection WHERE user_id = $1"},
+      {"conn_delete_account", "DELETE FROM amo_connection WHERE account_id = $1 RETURNING user_id"},
+      {"conn_by_code",
+       std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE last_code_hash = decode($1, 'hex')"},
+      {"conn_due",
+       "SELECT user_id FROM amo_connection WHERE refresh_token_enc IS NOT NULL AND NOT needs_reauth "
+       "AND (last_refresh_at IS NULL OR last_refresh_at < now() - make_interval(days => $1::int)) "
+       "ORDER BY last_refresh_at NULLS FIRST"},
+      {"conn_not_under_key",
+       std::string("SELECT ") + kConnCols +
+           " FROM amo_connection WHERE key_id IS NOT NULL AND key_id <> $1 LIMIT $2"},
+      {"conn_rewrap",
+       "UPDATE amo_connection SET access_token_enc = decode($3, 'hex'), refresh_token_enc = "
+       "decode($4, 'hex'), key_id = $5, token_version = token_version + 1, updated_at = now() "
+       "WHERE user_id = $1 AND token_version = $2"},
+      {"state_insert",
+       "INSERT INTO amo_oauth_state (state_hash, user_id, purpose, expires_at) VALUES "
+       "(decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4::float8)) "
+       "RETURNING extract(epoch from expires_at)::bigint"},
+      {"state_get",
+       "SELECT user_id, purpose, consumed_at IS NOT NULL, expires_at <= now(), encode(code_hash, 'hex'), "
+       "extract(epoch from expires_at)::bigint FROM amo_oauth_state WHERE state_hash = decode($1, 'hex')"},
+      {"state_consume",
+       "UPDATE amo_oauth_state SET consumed_at = now(), code_hash = decode($2, 'hex') "
+       "WHERE state_hash = decode($1, 'hex') AND consumed_at IS NULL AND expires_at > now() "
+       "RETURNING user_id, purpose, true, false, encode(code_hash, 'hex'), "
+       "extract(epoch from expires_at)::bigint"},
+      {"state_release",
+       "UPDATE amo_oauth_state SET consumed_at = NULL, code_hash = NULL "
+       "WHERE state_hash = decode($1, 'hex') AND code_hash = decode($2, 'hex')"},
+      {"state_purge", "DELETE FROM amo_oauth_state WHERE expires_at < now() - interval '1 day'"},
+      // One slot every $2 ms: the caller may go at GREATEST(next_at, now()); refuse (no
+      // change) when that is more than $3 ms away.
+      {"rate_reserve",
+       "INSERT INTO amo_rate_limit AS r (bucket, next_at) VALUES ($1, clock_timestamp() + "
+       "make_interval(secs => $2::float8 / 1000)) "
+       "ON CONFLICT (bucket) DO UPDATE SET next_at = GREATEST(r.next_at, clock_timestamp()) + "
+       "make_interval(secs => $2::float8 / 1000) "
+       "WHERE GREATEST(r.next_at, clock_timestamp()) <= clock_timestamp() + make_interval(secs => $3::float8 / 1000) "
+       "RETURNING GREATEST(0, ceil(extract(epoch from (r.next_at - make_interval(secs => $2::float8 / 1000) "
+       "- clock_timestamp())) * 1000))::bigint"},
+      {"rate_wait",
+       "SELECT GREATEST(1, ceil(extract(epoch from (next_at - clock_timestamp()))))::bigint "
+       "FROM amo_rate_limit WHERE bucket = $1"},
+      {"once_take",
+       "INSERT INTO amo_rate_limit AS r (bucket, next_at) VALUES ($1, now() + make_interval(secs => $2::float8)) "
+       "ON CONFLICT (bucket) DO UPDATE SET next_at = now() + make_interval(secs => $2) "
+       "WHERE r.next_at <= now() RETURNING 0"},
+      {"once_release", "DELETE FROM amo_rate_limit WHERE bucket = $1"},
+      {"audit_insert",
+       "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, $4::jsonb)"},
+  };
+  return kStatements;
+}
+
+std::string unhex(const std::string& h) {
+  auto v = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out(h.size() / 2, '\0');
+  for (size_t i = 0; i + 1 < h.size(); i += 2) out[i / 2] = static_cast<char>(v(h[i]) * 16 + v(h[i + 1]));
+  return out;
+}
+
+template <typename T>
+std::optional<T> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<T>();
+}
+
+ConnectionRow to_connection(const pqxx::row& r) {
+  ConnectionRow c;
+  c.user_id = r[0].as<std::string>();
+  c.account_id = opt<int64_t>(r[1]);
+  c.domain = r[2].as<std::string>();
+  c.account_name = opt<std::string>(r[3]);
+  if (!r[4].is_null()) c.access_enc = unhex(r[4].as<std::string>());
+  if (!r[5].is_null()) c.refresh_enc = unhex(r[5].as<std::string>());
+  c.key_id = opt<std::string>(r[6]);
+  c.expires_at = opt<int64_t>(r[7]);
+  c.last_refresh_at = opt<int64_t>(r[8]);
+  c.needs_reauth = r[9].as<bool>();
+  c.token_version = r[10].as<int64_t>();
+  return c;
+}
+
+StateRow to_state(const pqxx::row& r) {
+  StateRow s;
+  s.user_id = r[0].as<std::string>();
+  s.purpose = r[1].as<std::string>();
+  s.consumed = r[2].as<bool>();
+  s.expired = r[3].as<bool>();
+  if (!r[4].is_null()) s.code_hash = unhex(r[4].as<std::string>());
+  s.expires_at = r[5].as<int64_t>();
+  return s;
+}
+
+std::string hx(const std::string& raw) { return crypto::hex(raw); }
+
+}  // namespace
+
+void prepare_connection(pqxx::connection& c) {
+  {
+    pqxx::nontransaction tx(c);
+    tx.exec(
+        "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
+        "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'");
+  }
+  for (auto& s : statements()) c.prepare(s.name, s.sql);
+}
+
+std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx, const std::string& user_id) {
+  auto r = tx.exec_prepared("conn_get", user_id);
+  if (r.empty()) return std::nullopt;
+  return to_connection(r[0]);
+}
+
+std::optional<ConnectionRow> lock_connection_nowait(pqxx::transaction_base& tx,
+                                                    const std::string& user_id, bool& locked) {
+  locked = false;
+  try {
+    auto r = tx.exec_prepared("conn_lock_nowait", user_id);
+    if (r.empty()) return std::nullopt;
+    return to_connection(r[0]);
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "55P03") {  // lock_not_available
+      locked = true;
+      return std::nullopt;
+    }
+    throw;
+  }
+}
+
+void upsert_connection(pqxx::transaction_base& tx, const std::string& user_id, int64_t account_id,
+                       const std::string& domain, const std::optional<std::string>& account_name,
+                       const TokenWrite& t, const std::string& code_hash) {
+  tx.exec_prepared("conn_upsert", user_id, account_id, domain, account_name, hx(t.access_enc),
+                   hx(t.refresh_enc), t.key_id, t.expires_at, hx(code_hash));
+}
+
+bool update_tokens(pqxx::transaction_base& tx, const std::string& user_id, int64_t expected_version,
+                   const TokenWrite& t) {
+  return tx.exec_prepared("conn_update_tokens", user_id, expected_version, hx(t.access_enc),
+                          hx(t.refresh_enc), t.key_id, t.expires_at)
+             .affected_rows() == 1;
+}
+
+bool mark_needs_reauth(pqxx::transaction_base& tx, const std::string& user_id,
+                       int64_t expected_version) {
+  return tx.exec_prepared("conn_mark_reauth", user_id, expected_version).affected_rows() == 1;
+}
+
+bool delete_connection(pqxx::transaction_base& tx, const std::string& user_id) {
+  return tx.exec_prepared("conn_delete", user_id).affected_rows() > 0;
+}
+
+std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx, int64_t account_id) {
+  std::vector<std::string> out;
+  for (auto row : tx.exec_prepared("conn_delete_account", account_id))
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+std::optional<ConnectionRow> find_by_code(pqxx::transaction_base& tx, const std::string& code_hash) {
+  auto r = tx.exec_prepared("conn_by_code", hx(code_hash));
+  if (r.empty()) return std::nullopt;
+  return to_connection(r[0]);
+}
+
+std::vector<std::string> due_for_refresh(pqxx::transaction_base& tx, int days) {
+  std::vector<std::string> out;
+  for (auto row : tx.exec_prepared("conn_due", days)) out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+std::vector<ConnectionRow> rows_not_under_key(pqxx::transaction_base& tx, const std::string& key_id,
+                                              int limit) {
+  std::vector<ConnectionRow> out;
+  for (auto row : tx.exec_prepared("conn_not_under_key", key_id, limit))
+    out.push_back(to_connection(row));
+  return out;
+}
+
+bool rewrap_tokens(pqxx::transaction_base& tx, const std::string& user_id, int64_t expected_version,
+                   const std::string& access_enc, const std::string& refresh_enc,
+                   const std::string& key_id) {
+  return tx.exec_prepared("conn_rewrap", user_id, expected_version, hx(access_enc), hx(refresh_enc),
+                          key_id)
+             .affected_rows() == 1;
+}
+
+int64_t insert_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                     const std::string& user_id, const std::string& purpose, int ttl_s) {
+  return tx.exec_prepared1("state_insert", hx(state_hash), user_id, purpose, ttl_s)[0].as<int64_t>();
+}
+
+std::optional<StateRow> get_state(pqxx::transaction_base& tx, const std::string& state_hash) {
+  auto r = tx.exec_prepared("state_get", hx(state_hash));
+  if (r.empty()) return std::nullopt;
+  return to_state(r[0]);
+}
+
+std::optional<StateRow> consume_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                                      const std::string& code_hash) {
+  auto r = tx.exec_prepared("state_consume", hx(state_hash), hx(code_hash));
+  if (r.empty()) return std::nullopt;
+  return to_state(r[0]);
+}
+
+void release_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                   const std::string& code_hash) {
+  tx.exec_prepared("state_release", hx(state_hash), hx(code_hash));
+}
+
+int purge_expired_states(pqxx::transaction_base& tx) {
+  return static_cast<int>(tx.exec_prepared("state_purge").affected_rows());
+}
+
+std::optional<int64_t> reserve_slot(pqxx::transaction_base& tx, const std::string& bucket,
+                                    int64_t step_ms, int64_t max_wait_ms) {
+  auto r = tx.exec_prepared("rate_reserve", bucket, step_ms, max_wait_ms);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<int64_t>();
+}
+
+int64_t take_once(pqxx::transaction_base& tx, const std::string& bucket, int window_s) {
+  auto r = tx.exec_prepared("once_take", bucket, window_s);
+  if (!r.empty()) return 0;
+  auto w = tx.exec_prepared("rate_wait", bucket);
+  return w.empty() ? 1 : w[0][0].as<int64_t>();
+}
+
+void release_once(pqxx::transaction_base& tx, const std::string& bucket) {
+  tx.exec_prepared("once_release", bucket);
+}
+
+void audit(pqxx::transaction_base& tx, const std::string& event,
+           const std::optional<std::string>& user_id, const std::optional<int64_t>& account_id,
+           const std::string& detail_json) {
+  tx.exec_prepared("audit_insert", event, user_id, account_id, detail_json);
+}
+
+}  // namespace amo::store

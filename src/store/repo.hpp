@@ -1,0 +1,97 @@
+#pragma once
+// Every SQL statement of the service lives in repo.cpp: prepared once per connection,
+// called by name. Functions take a transaction so callers decide its scope.
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace amo::store {
+
+// Registers every prepared statement and the session's timeouts on a new connection.
+void prepare_connection(pqxx::connection& c);
+
+struct ConnectionRow {
+  std::string user_id;
+  std::optional<int64_t> account_id;
+  std::string domain;
+  std::optional<std::string> account_name;
+  std::optional<std::string> access_enc;   // raw blob
+  std::optional<std::string> refresh_enc;  // raw blob
+  std::optional<std::string> key_id;
+  std::optional<int64_t> expires_at;       // unix seconds
+  std::optional<int64_t> last_refresh_at;  // unix seconds
+  bool needs_reauth = false;
+  int64_t token_version = 0;
+  bool has_tokens() const { return access_enc.has_value() && refresh_enc.has_value(); }
+};
+
+struct TokenWrite {
+  std::string access_enc, refresh_enc, key_id;
+  int64_t expires_at = 0;  // unix seconds
+};
+
+std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx, const std::string& user_id);
+// Row lock without waiting: nullopt when another transaction holds it (`locked` set) or
+// when there is no row (`locked` false).
+std::optional<ConnectionRow> lock_connection_nowait(pqxx::transaction_base& tx,
+                                                    const std::string& user_id, bool& locked);
+// Stores a freshly authorized connection (insert or replace), clearing needs_reauth.
+void upsert_connection(pqxx::transaction_base& tx, const std::string& user_id, int64_t account_id,
+                       const std::string& domain, const std::optional<std::string>& account_name,
+                       const TokenWrite& t, const std::string& code_hash);
+// Conditional write after a refresh: true when the row still had `expected_version`.
+bool update_tokens(pqxx::transaction_base& tx, const std::string& user_id, int64_t expected_version,
+                   const TokenWrite& t);
+bool mark_needs_reauth(pqxx::transaction_base& tx, const std::string& user_id,
+                       int64_t expected_version);
+bool delete_connection(pqxx::transaction_base& tx, const std::string& user_id);
+// Removes every connection to the account; returns the user ids removed.
+std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx, int64_t account_id);
+// The user whose connection last redeemed this code, if any.
+std::optional<ConnectionRow> find_by_code(pqxx::transaction_base& tx, const std::string& code_hash);
+// Users whose last refresh is older than `days` (and not awaiting re-authorization).
+std::vector<std::string> due_for_refresh(pqxx::transaction_base& tx, int days);
+// All rows with tokens not encrypted under `key_id` (for rotate-keys).
+std::vector<ConnectionRow> rows_not_under_key(pqxx::transaction_base& tx, const std::string& key_id,
+                                              int limit);
+bool rewrap_tokens(pqxx::transaction_base& tx, const std::string& user_id, int64_t expected_version,
+                   const std::string& access_enc, const std::string& refresh_enc,
+                   const std::string& key_id);
+
+struct StateRow {
+  std::string user_id;
+  std::string purpose;
+  bool consumed = false;
+  bool expired = false;
+  std::optional<std::string> code_hash;
+  int64_t expires_at = 0;
+};
+// Returns the expiry (unix seconds).
+int64_t insert_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                     const std::string& user_id, const std::string& purpose, int ttl_s);
+std::optional<StateRow> get_state(pqxx::transaction_base& tx, const std::string& state_hash);
+// Atomically consumes an unexpired, unconsumed state; returns its row when it did.
+std::optional<StateRow> consume_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                                      const std::string& code_hash);
+// Gives a state back after a transient failure (only if still consumed by that code).
+void release_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                   const std::string& code_hash);
+int purge_expired_states(pqxx::transaction_base& tx);
+
+// Pacing: reserves the next slot of `bucket`, one every `step_ms`. Returns how long the
+// caller must wait (ms) before using it, or nullopt (and reserves nothing) when the wait
+// would exceed `max_wait_ms`.
+std::optional<int64_t> reserve_slot(pqxx::transaction_base& tx, const std::string& bucket,
+                                    int64_t step_ms, int64_t max_wait_ms);
+// Once per window: 0 when allowed (and recorded), else seconds until allowed.
+int64_t take_once(pqxx::transaction_base& tx, const std::string& bucket, int window_s);
+// Gives back a window taken by take_once (when the guarded action did not happen).
+void release_once(pqxx::transaction_base& tx, const std::string& bucket);
+
+void audit(pqxx::transaction_base& tx, const std::string& event,
+           const std::optional<std::string>& user_id, const std::optional<int64_t>& account_id,
+           const std::string& detail_json = "{}");
+
+}  // namespace amo::store

@@ -1,0 +1,57 @@
+#include "util/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace amo::log {
+
+namespace {
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::mutex g_mu;
+const char* kNames[] = {"error", "warn", "info", "debug"};
+}  // namespace
+
+void set_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
+bool enabled(LogLevel level) { return static_cast<int>(level) <= g_level.load(); }
+
+std::string iso8601(int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string now_iso_ms() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+void write(LogLevel level, const std::string& msg, const std::function<void(json::Writer&)>& fields) {
+  if (!enabled(level)) return;
+  std::string line = json::write([&](json::Writer& w) {
+    w.StartObject();
+    json::kv(w, "time", now_iso_ms());
+    json::kv(w, "level", std::string_view(kNames[static_cast<int>(level)]));
+    json::kv(w, "msg", msg);
+    if (fields) fields(w);
+    w.EndObject();
+  });
+  line += '\n';
+  std::lock_guard<std::mutex> lk(g_mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace amo::log

@@ -1,0 +1,26 @@
+#pragma once
+// Structured logs: one JSON object per line on stderr (journald keeps it).
+// Callers pass only safe fields: never a token, code, api key, secret or JWT.
+#include <functional>
+#include <string>
+
+#include "config/config.hpp"
+#include "util/json.hpp"
+
+namespace amo::log {
+
+void set_level(LogLevel level);
+bool enabled(LogLevel level);
+// Writes {"time":…,"level":…,"msg":…, <fields>} as one line.
+void write(LogLevel level, const std::string& msg,
+           const std::function<void(json::Writer&)>& fields = {});
+inline void error(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kError, m, f); }
+inline void warn(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kWarn, m, f); }
+inline void info(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kInfo, m, f); }
+inline void debug(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kDebug, m, f); }
+
+// ISO 8601 UTC ("2025-01-20T10:15:00Z") of unix seconds; now_iso() with milliseconds.
+std::string iso8601(int64_t unix_s);
+std::string now_iso_ms();
+
+}  // namespace amo::log

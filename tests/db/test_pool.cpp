@@ -1,0 +1,156 @@
+// The pool and repositories against a real PostgreSQL started by the test itself.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "http/errors.hpp"
+#include "store/migrate.hpp"
+#include "store/pool.hpp"
+#include "store/repo.hpp"
+#include "support/stack.hpp"
+
+using namespace amo;
+using namespace amo::test;
+
+namespace {
+struct Db {
+  std::string dir = make_temp_dir("amo-db");
+  PgCluster pg{dir + "/pg"};
+  Db() {
+    pg.start();
+    store::migrate(pg.url(), src_path("sql"));
+  }
+  ~Db() {
+    pg.stop();
+    run({"rm", "-rf", dir});
+  }
+};
+Db& db() {
+  static Db d;
+  return d;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pool)
+
+BOOST_AUTO_TEST_CASE(migrate_is_idempotent) {
+  auto again = store::migrate(db().pg.url(), src_path("sql"));
+  BOOST_TEST(again.empty());
+  BOOST_TEST(db().pg.psql("SELECT count(*) FROM amo_schema_migrations") != "0");
+}
+
+BOOST_AUTO_TEST_CASE(bounded_wait_when_exhausted) {
+  store::Pool p(db().pg.url(), 1, 200, store::prepare_connection);
+  std::atomic<bool> hold{true};
+  std::thread t([&] {
+    p.with([&](pqxx::connection&) {
+      while (hold) sleep_ms(5);
+    });
+  });
+  sleep_ms(50);
+  bool threw = false;
+  try {
+    p.with([](pqxx::connection&) {});
+  } catch (const http::ApiError& e) {
+    threw = e.status() == 503;
+  }
+  hold = false;
+  t.join();
+  BOOST_TEST(threw);
+  BOOST_TEST(p.stats().timeouts == 1u);
+  p.with([](pqxx::connection&) {});  // usable again
+}
+
+BOOST_AUTO_TEST_CASE(broken_connection_is_dropped_and_replaced) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  int pid = p.with([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  });
+  db().pg.psql("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  sleep_ms(100);
+  // The killed connection is detected and replaced; the caller never sees it.
+  int pid2 = p.with([](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  });
+  BOOST_TEST(pid2 != pid);
+  BOOST_TEST(p.stats().broken >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(connection_repository_round_trip) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  store::TokenWrite t{"enc-access", "enc-refresh", "kid1", 2000000000};
+  p.with([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    store::upsert_connection(tx, "repo-user", 42, "x.amocrm.ru", std::string("Acc"), t, "codehash");
+    tx.commit();
+  });
+  auto row = p.with([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return store::get_connection(tx, "repo-user");
+  });
+  BOOST_REQUIRE(row);
+  BOOST_TEST(*row->access_enc == "enc-access");
+  BOOST_TEST(*row->refresh_enc == "enc-refresh");
+  BOOST_TEST(*row->account_id == 42);
+  BOOST_TEST(*row->expires_at == 2000000000);
+  BOOST_TEST(!row->needs_reauth);
+  // Conditional write: a stale version changes nothing.
+  bool stale = p.with([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    bool ok = store::update_tokens(tx, "repo-user", row->token_version + 5, t);
+    tx.commit();
+    return ok;
+  });
+  BOOST_TEST(!stale);
+  auto by_code = p.with([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return store::find_by_code(tx, "codehash");
+  });
+  BOOST_REQUIRE(by_code);
+  BOOST_TEST(by_code->user_id == "repo-user");
+}
+
+BOOST_AUTO_TEST_CASE(state_single_use) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  p.with([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    store::insert_state(tx, "state-hash-1", "u-state", "oauth", 900);
+    tx.commit();
+  });
+  auto consume = [&] {
+    return p.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      auto r = store::consume_state(tx, "state-hash-1", "code-h");
+      tx.commit();
+      return r;
+    });
+  };
+  auto first = consume();
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->user_id == "u-state");
+  BOOST_TEST(!consume());
+}
+
+BOOST_AUTO_TEST_CASE(rate_slots_are_paced) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 5; ++i) {
+    auto w = p.with([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      auto r = store::reserve_slot(tx, "amo:test", 200, 700);
+      tx.commit();
+      return r;
+    });
+    waits.push_back(w ? *w : -1);
+  }
+  // 0, ~200, ~400, ~600, then refused (would wait > 700 ms).
+  BOOST_TEST(waits[0] <= 5);
+  BOOST_TEST(waits[1] >= 150);
+  BOOST_TEST(waits[3] >= 550);
+  BOOST_TEST(waits[4] == -1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

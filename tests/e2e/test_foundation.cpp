@@ -1,0 +1,154 @@
+// The real stack through nginx: status, errors, both prefixes, service endpoints,
+// PostgreSQL restarted under a running server.
+#include <boost/test/unit_test.hpp>
+
+#include "support/stack.hpp"
+#include "util/json.hpp"
+
+using namespace amo::test;
+
+namespace {
+rapidjson::Document body_json(const HttpResult& r) {
+  rapidjson::Document d;
+  d.Parse(r.body.c_str());
+  BOOST_REQUIRE_MESSAGE(!d.HasParseError() && d.IsObject(), "not a JSON object: " << r.body);
+  return d;
+}
+std::string error_code(const HttpResult& r) {
+  auto d = body_json(r);
+  BOOST_REQUIRE(d.HasMember("success") && d["success"].IsFalse());
+  return d["error"]["code"].GetString();
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(foundation)
+
+BOOST_AUTO_TEST_CASE(status_not_connected_under_both_prefixes) {
+  auto& s = shared_stack();
+  for (int p = 0; p < 2; ++p) {
+    auto r = http_get(s.api("/status", p), {s.auth("user-nc")});
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.header("content-type").find("application/json") == 0);
+    auto d = body_json(r);
+    BOOST_TEST(d["success"].IsTrue());
+    auto& data = d["data"];
+    BOOST_TEST(data["connected"].IsFalse());
+    BOOST_TEST(data["hasTokens"].IsFalse());
+    BOOST_TEST(data["domain"].IsNull());
+    BOOST_TEST(data["accountId"].IsNull());
+    BOOST_TEST(data["accountName"].IsNull());
+    BOOST_TEST(data["needsReauth"].IsFalse());
+    BOOST_TEST(data["expiresAt"].IsNull());
+    BOOST_TEST(data["lastRefreshAt"].IsNull());
+    BOOST_TEST(!r.header("x-request-id").empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(status_connected_row) {
+  auto& s = shared_stack();
+  s.pg->psql(
+      "INSERT INTO amo_connection (user_id, account_id, domain, account_name, access_token_enc, "
+      "refresh_token_enc, key_id, expires_at, last_refresh_at) VALUES ('user-row', 31920194, "
+      "'reforyou.amocrm.ru', 'ForYou', '\\x00', '\\x00', 'k', '2030-01-20T10:15:00Z', "
+      "'2025-01-20T10:15:00Z') ON CONFLICT DO NOTHING");
+  auto r = http_get(s.api("/status", 1), {s.auth("user-row")});
+  BOOST_TEST(r.status == 200);
+  auto d = body_json(r);
+  auto& data = d["data"];
+  BOOST_TEST(data["connected"].IsTrue());
+  BOOST_TEST(data["hasTokens"].IsTrue());
+  BOOST_TEST(std::string(data["domain"].GetString()) == "reforyou.amocrm.ru");
+  BOOST_TEST(std::string(data["accountId"].GetString()) == "31920194");
+  BOOST_TEST(std::string(data["accountName"].GetString()) == "ForYou");
+  BOOST_TEST(std::string(data["expiresAt"].GetString()) == "2030-01-20T10:15:00Z");
+  BOOST_TEST(std::string(data["lastRefreshAt"].GetString()) == "2025-01-20T10:15:00Z");
+
+  s.pg->psql("UPDATE amo_connection SET needs_reauth = true WHERE user_id = 'user-row'");
+  auto d2 = body_json(http_get(s.api("/status"), {s.auth("user-row")}));
+  BOOST_TEST(d2["data"]["connected"].IsFalse());
+  BOOST_TEST(d2["data"]["hasTokens"].IsTrue());
+  BOOST_TEST(d2["data"]["needsReauth"].IsTrue());
+}
+
+BOOST_AUTO_TEST_CASE(unauthorized_variants) {
+  auto& s = shared_stack();
+  for (auto h : std::vector<std::vector<std::string>>{
+           {}, {"Authorization: Basic abc"}, {"Authorization: Bearer garbage"},
+           {"Authorization: Bearer " + s.token("u").substr(0, 40)},
+           {"Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0."}}) {
+    auto r = http_get(s.api("/status"), h);
+    BOOST_TEST(r.status == 401);
+    BOOST_TEST(r.header("www-authenticate") == "Bearer");
+    BOOST_TEST(error_code(r) == "unauthorized");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(not_found_and_method_not_allowed) {
+  auto& s = shared_stack();
+  auto r = http_get(s.api("/nope"));
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(error_code(r) == "not_found");
+  auto r2 = http_get(s.base + "/api/amo-crm/status/extra");
+  BOOST_TEST(r2.status == 404);
+  auto r3 = http("DELETE", s.api("/status", 1), {s.auth("u")});
+  BOOST_TEST(r3.status == 405);
+  BOOST_TEST(r3.header("allow") == "GET");
+  BOOST_TEST(error_code(r3) == "method_not_allowed");
+}
+
+BOOST_AUTO_TEST_CASE(body_limits_and_content_type) {
+  auto& s = shared_stack();
+  // A POST route is needed; use status with POST → 405 comes before body checks, so use
+  // a GET with a body, which is routed and then rejected by the body checks.
+  std::string big(70 * 1024, 'a');
+  auto r = http("GET", s.api("/status"), {s.auth("u"), "Content-Type: application/json"}, big);
+  BOOST_TEST(r.status == 413);
+  BOOST_TEST(error_code(r) == "payload_too_large");
+  std::string huge(300 * 1024, 'a');  // beyond nginx's own limit: still JSON
+  auto r1 = http("GET", s.api("/status"), {s.auth("u"), "Content-Type: application/json"}, huge);
+  BOOST_TEST(r1.status == 413);
+  BOOST_TEST(error_code(r1) == "payload_too_large");
+  auto r2 = http("GET", s.api("/status"), {s.auth("u"), "Content-Type: text/plain"}, "hello");
+  BOOST_TEST(r2.status == 415);
+  BOOST_TEST(error_code(r2) == "unsupported_media_type");
+}
+
+BOOST_AUTO_TEST_CASE(service_endpoints) {
+  auto& s = shared_stack();
+  BOOST_TEST(http_get(s.base + "/healthz").status == 200);
+  BOOST_TEST(http_get(s.base + "/readyz").status == 200);
+  http_get(s.api("/status"), {s.auth("metrics-user")});
+  auto m = http_get(s.base + "/metrics");
+  BOOST_TEST(m.status == 200);
+  BOOST_TEST(m.body.find("amo_http_requests_total{route=\"/status\",method=\"GET\",status=\"200\"}") !=
+             std::string::npos);
+  BOOST_TEST(m.body.find("amo_http_request_duration_seconds_bucket{route=\"/status\",le=\"+Inf\"}") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(database_restart_is_survived) {
+  auto& s = shared_stack();
+  BOOST_TEST(http_get(s.api("/status"), {s.auth("u1")}).status == 200);
+  s.pg->stop();
+  for (int i = 0; i < 3; ++i) {
+    auto r = http_get(s.api("/status"), {s.auth("u1")});
+    BOOST_TEST(r.status == 503);
+    BOOST_TEST(error_code(r) == "database_unavailable");
+    BOOST_TEST(!r.header("retry-after").empty());
+  }
+  BOOST_TEST(http_get(s.base + "/readyz").status == 503);
+  BOOST_TEST(http_get(s.base + "/healthz").status == 200);
+  s.pg->start();
+  bool ok = false;
+  for (int i = 0; i < 100 && !ok; ++i) {
+    ok = http_get(s.api("/status"), {s.auth("u1")}).status == 200;
+    if (!ok) sleep_ms(100);
+  }
+  BOOST_TEST(ok);
+  // Every pooled connection was replaced: a burst all succeeds.
+  int good = 0;
+  for (int i = 0; i < 20; ++i) good += http_get(s.api("/status"), {s.auth("u1")}).status == 200;
+  BOOST_TEST(good == 20);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
