@@ -23,6 +23,7 @@ App::App(Context& ctx) : ctx_(ctx) { register_routes(router_); }
 http::Response App::handle(http::Request& req, bool too_large) {
   auto start = std::chrono::steady_clock::now();
   if (req.request_id.empty()) req.request_id = crypto::hex(crypto::random_bytes(8));
+  log::take_upstream();  // start this request's list of amoCRM calls empty
   auto match = router_.match(req.method, req.path);
   http::Response resp;
   try {
@@ -62,6 +63,20 @@ http::Response App::handle(http::Request& req, bool too_large) {
       json::kv(w, "status", static_cast<int64_t>(resp.status));
       w.Key("duration_ms");
       w.Double(secs * 1000);
+      auto calls = log::take_upstream();
+      if (!calls.empty()) {
+        w.Key("upstream");
+        w.StartArray();
+        for (auto& c : calls) {
+          w.StartObject();
+          json::kv(w, "endpoint", c.endpoint);
+          json::kv(w, "status", static_cast<int64_t>(c.status));
+          w.Key("duration_ms");
+          w.Double(c.ms);
+          w.EndObject();
+        }
+        w.EndArray();
+      }
     });
   }
   return resp;

@@ -11,7 +11,10 @@
 #include <string>
 #include <thread>
 
+#include "amo/client.hpp"
 #include "app/app.hpp"
+#include "oauth/tokens.hpp"
+#include "render/pages.hpp"
 #include "auth/jwt.hpp"
 #include "http/errors.hpp"
 #include "http/fcgi_server.hpp"
@@ -60,8 +63,16 @@ int cmd_serve(const Config& cfg) {
     std::fprintf(stderr, "amo-connect: database unreachable at start-up (DATABASE_URL)\n");
     return 1;
   }
+  std::unique_ptr<render::Pages> pages;
+  try {
+    pages = std::make_unique<render::Pages>(cfg.templates_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "amo-connect: TEMPLATES_DIR: %s\n", e.what());
+    return 2;
+  }
   Metrics metrics;
-  Context ctx{cfg, *pool, metrics, cipher};
+  amo_api::Client amo(cfg, metrics);
+  Context ctx{cfg, *pool, metrics, cipher, pages.get(), &amo};
   App app(ctx);
   int fd = http::FcgiServer::open_listen_socket(cfg.fcgi_socket);
   http::FcgiServer server(fd, cfg.worker_threads,
@@ -86,6 +97,84 @@ int cmd_serve(const Config& cfg) {
   });
   std::fflush(stderr);
   std::_Exit(0);  // worker threads idle on kept-alive connections are not joined
+}
+
+// Keeps refresh tokens alive: refreshes every connection idle for AMO_KEEPALIVE_DAYS.
+int cmd_refresh_due(const Config& cfg) {
+  log::set_level(cfg.log_level);
+  crypto::TokenCipher cipher(cfg.token_key, cfg.previous_token_keys);
+  auto pool = make_pool(cfg);
+  Metrics metrics;
+  amo_api::Client amo(cfg, metrics);
+  Context ctx{cfg, *pool, metrics, cipher, nullptr, &amo};
+  std::vector<std::string> due;
+  try {
+    due = pool->with([&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      return store::due_for_refresh(tx, cfg.amo_keepalive_days);
+    });
+  } catch (const http::ApiError&) {
+    std::cerr << "amo-connect: refresh-due: database unreachable (DATABASE_URL)\n";
+    return 1;
+  }
+  int ok = 0, failed = 0;
+  for (auto& user : due) {
+    try {
+      auto row = pool->with([&](pqxx::connection& c) {
+        pqxx::read_transaction tx(c);
+        return store::get_connection(tx, user);
+      });
+      if (!row) continue;
+      oauth::refresh(ctx, user, row->token_version, /*force=*/true);
+      ++ok;
+    } catch (const http::ApiError& e) {
+      ++failed;
+      log::warn("keep-alive refresh failed", [&](json::Writer& w) {
+        json::kv(w, "code", e.code());
+        json::kv(w, "status", static_cast<int64_t>(e.status()));
+      });
+    }
+  }
+  std::cout << "refresh-due: " << due.size() << " due, " << ok << " refreshed, " << failed << " failed\n";
+  return failed == 0 ? 0 : 1;
+}
+
+// Re-encrypts every stored token under the current TOKEN_ENCRYPTION_KEY.
+int cmd_rotate_keys(const Config& cfg) {
+  crypto::TokenCipher cipher(cfg.token_key, cfg.previous_token_keys);
+  auto pool = make_pool(cfg);
+  Metrics metrics;
+  Context ctx{cfg, *pool, metrics, cipher};
+  int rewrapped = 0, unreadable = 0;
+  for (;;) {
+    auto rows = pool->with([&](pqxx::connection& c) {
+      pqxx::read_transaction tx(c);
+      return store::rows_not_under_key(tx, cipher.current_id(), 200);
+    });
+    int progress = 0;
+    for (auto& r : rows) {
+      try {
+        std::string a = cipher.decrypt(*r.access_enc, *r.key_id, r.user_id + "|access");
+        std::string f = cipher.decrypt(*r.refresh_enc, *r.key_id, r.user_id + "|refresh");
+        auto sealed = oauth::seal(ctx, r.user_id, a, f);
+        bool done = pool->with([&](pqxx::connection& c) {
+          pqxx::work tx(c);
+          bool ok = store::rewrap_tokens(tx, r.user_id, r.token_version, sealed.access, sealed.refresh, sealed.key_id);
+          tx.commit();
+          return ok;
+        });
+        rewrapped += done;
+        progress += done;
+      } catch (const crypto::CryptoError&) {
+        ++unreadable;
+      }
+    }
+    if (rows.empty() || progress == 0) break;
+  }
+  std::cout << "rotate-keys: " << rewrapped << " connections re-encrypted with key " << cipher.current_id();
+  if (unreadable) std::cout << ", " << unreadable << " unreadable (their key is not in TOKEN_ENCRYPTION_PREVIOUS_KEYS)";
+  std::cout << "\n";
+  return unreadable == 0 ? 0 : 1;
 }
 
 int cmd_check_config(const Config& cfg) {
@@ -117,9 +206,12 @@ int run_cli(int argc, char** argv) {
       if (applied.empty()) std::cout << "schema is up to date\n";
       return 0;
     }
-    if (cmd == "serve" || cmd == "check-config" || cmd == "dev-token") {
+    if (cmd == "serve" || cmd == "check-config" || cmd == "dev-token" || cmd == "refresh-due" ||
+        cmd == "rotate-keys") {
       Config cfg = Config::from_process_env();
       if (cmd == "serve") return cmd_serve(cfg);
+      if (cmd == "refresh-due") return cmd_refresh_due(cfg);
+      if (cmd == "rotate-keys") return cmd_rotate_keys(cfg);
       if (cmd == "check-config") return cmd_check_config(cfg);
       if (argc < 3) {
         std::cerr << "amo-connect: dev-token needs a user id\n";

@@ -13,5 +13,14 @@ Response healthz(const Request&, Context&);
 Response readyz(const Request&, Context&);
 Response metrics(const Request&, Context&);
 Response status(const Request&, Context&);
+Response auth_url(const Request&, Context&);
+Response callback(const Request&, Context&);
+Response exchange_code(const Request&, Context&);
+Response disconnect(const Request&, Context&);
+Response disconnect_hook(const Request&, Context&);
+Response leads(const Request&, Context&);
+Response pipelines(const Request&, Context&);
+Response test(const Request&, Context&);
+Response exchange_api_key(const Request&, Context&);
 
 }  // namespace amo::handlers

@@ -29,8 +29,15 @@ const ErrInfo kTable[] = {
     {503, "database_unavailable", "The database is unavailable; retry later"},
     {504, "amo_timeout", "amoCRM did not answer in time"},
     {429, "amo_rate_limited", "amoCRM rate limit reached; retry later"},
+    {400, "access_denied", "Access to the amoCRM account was denied"},
+    {400, "missing_code", "The authorization code is missing"},
+    {400, "invalid_state", "The authorization request is unknown, expired or already used"},
+    {400, "invalid_client", "The authorization was issued for another integration"},
+    {400, "invalid_referer", "The amoCRM account host is not allowed"},
+    {400, "account_not_allowed", "This amoCRM account may not be connected"},
+    {502, "exchange_failed", "amoCRM did not accept the authorization"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Err::kAmoRateLimited) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(Err::kExchangeFailed) + 1,
               "every Err has a row");
 }  // namespace
 

@@ -14,6 +14,18 @@ std::mutex g_mu;
 const char* kNames[] = {"error", "warn", "info", "debug"};
 }  // namespace
 
+thread_local std::vector<UpstreamCall> t_upstream;
+
+void record_upstream(const char* endpoint, long status, double ms) {
+  if (t_upstream.size() < 32) t_upstream.push_back(UpstreamCall{endpoint, status, ms});
+}
+
+std::vector<UpstreamCall> take_upstream() {
+  std::vector<UpstreamCall> out;
+  out.swap(t_upstream);
+  return out;
+}
+
 void set_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
 bool enabled(LogLevel level) { return static_cast<int>(level) <= g_level.load(); }
 

@@ -3,6 +3,7 @@
 // Callers pass only safe fields: never a token, code, api key, secret or JWT.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "util/json.hpp"
@@ -18,6 +19,15 @@ inline void error(const std::string& m, const std::function<void(json::Writer&)>
 inline void warn(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kWarn, m, f); }
 inline void info(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kInfo, m, f); }
 inline void debug(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kDebug, m, f); }
+
+// amoCRM calls made while serving the current request (this thread), for its log line.
+struct UpstreamCall {
+  std::string endpoint;
+  long status;
+  double ms;
+};
+void record_upstream(const char* endpoint, long status, double ms);
+std::vector<UpstreamCall> take_upstream();  // returns and clears this thread's list
 
 // ISO 8601 UTC ("2025-01-20T10:15:00Z") of unix seconds; now_iso() with milliseconds.
 std::string iso8601(int64_t unix_s);
