@@ -62,7 +62,9 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log $dir/access.log;
+  # The query string is never logged: the callback's carries the OAuth code.
+  log_format amo_json escape=json '{"time":"\$time_iso8601","request_id":"\$request_id","method":"\$request_method","uri":"\$uri","status":\$status,"request_time":\$request_time,"upstream_time":"\$upstream_response_time"}';
+  access_log $dir/access.log amo_json;
   client_body_temp_path $dir/tmp/body;
   fastcgi_temp_path $dir/tmp/fastcgi;
   proxy_temp_path $dir/tmp/proxy;
