@@ -1,0 +1,740 @@
+// HTTP layer (SPEC §2, §3): Router, the error table and its JSON envelope, Response
+// helpers, query parsing, and amo::App::handle driven directly (no FastCGI) with a database
+// that cannot be reached.
+#include <rapidjson/document.h>
+#include <strings.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "app/app.hpp"
+#include "app/context.hpp"
+#include "app/metrics.hpp"
+#include "auth/jwt.hpp"
+#include "config/config.hpp"
+#include "crypto/crypto.hpp"
+#include "http/errors.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+#include "http/router.hpp"
+#include "store/pool.hpp"
+#include "store/repo.hpp"
+#include "util/log.hpp"
+
+using amo::http::ApiError;
+using amo::http::Err;
+using amo::http::Request;
+using amo::http::Response;
+using amo::http::Router;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
+Response tagged(const std::string& tag) { return Response::text(200, tag, "text/plain"); }
+
+amo::http::Handler handler(const std::string& tag) {
+  return [tag](const Request&, amo::Context&) { return tagged(tag); };
+}
+
+// Parses a JSON body; fails the test when it is not a JSON object.
+rapidjson::Document parse(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str(), body.size());
+  BOOST_TEST_INFO("body: " << body);
+  BOOST_TEST(!d.HasParseError());
+  BOOST_TEST(d.IsObject());
+  return d;
+}
+
+// Checks the error envelope {"success":false,"error":{"code","message"}} and returns the code.
+std::string error_code(const Response& r) {
+  rapidjson::Document d = parse(r.body);
+  if (!d.IsObject()) return {};
+  BOOST_TEST(d.MemberCount() == 2u);
+  BOOST_TEST((d.HasMember("success") && d["success"].IsBool() && !d["success"].GetBool()));
+  if (!d.HasMember("error") || !d["error"].IsObject()) {
+    BOOST_ERROR("no error object in " << r.body);
+    return {};
+  }
+  const auto& e = d["error"];
+  BOOST_TEST(e.MemberCount() == 2u);
+  BOOST_TEST(
+      (e.HasMember("message") && e["message"].IsString() && e["message"].GetStringLength() > 0));
+  BOOST_TEST((e.HasMember("code") && e["code"].IsString()));
+  const std::string* ct = r.header("Content-Type");
+  BOOST_TEST((ct && contains(*ct, "application/json")));
+  return e.HasMember("code") && e["code"].IsString() ? e["code"].GetString() : std::string{};
+}
+
+std::string header_or_empty(const Response& r, const std::string& name) {
+  const std::string* h = r.header(name);
+  return h ? *h : std::string{};
+}
+
+const Err kAllErrs[] = {
+    Err::kBadRequest,
+    Err::kInvalidJson,
+    Err::kInvalidParameter,
+    Err::kMissingParameter,
+    Err::kUnauthorized,
+    Err::kForbidden,
+    Err::kNotFound,
+    Err::kMethodNotAllowed,
+    Err::kNotConnected,
+    Err::kReauthRequired,
+    Err::kCodeAlreadyUsed,
+    Err::kPayloadTooLarge,
+    Err::kUnsupportedMediaType,
+    Err::kRateLimited,
+    Err::kInternal,
+    Err::kAmoExchangeFailed,
+    Err::kAmoError,
+    Err::kAmoUnavailable,
+    Err::kDbUnavailable,
+    Err::kAmoTimeout,
+    Err::kAmoRateLimited,
+    Err::kAccessDenied,
+    Err::kMissingCode,
+    Err::kInvalidState,
+    Err::kInvalidClient,
+    Err::kInvalidReferer,
+    Err::kAccountNotAllowed,
+    Err::kExchangeFailed,
+};
+
+// ---- App fixture: a real Config from a fake environment, a pool that cannot connect ----
+
+const std::string kJwtSecret = "unit-test-jwt-secret-0123456789abcdef";
+
+std::map<std::string, std::string> app_env() {
+  return {
+      {"DATABASE_URL", "postgresql:///nope?host=/nonexistent/amo-connect-unit&connect_timeout=2"},
+      {"JWT_SECRET", kJwtSecret},
+      {"TOKEN_ENCRYPTION_KEY", amo::crypto::base64_encode(std::string(32, 'e'))},
+      {"AMO_CLIENT_ID", "00000000-0000-4000-8000-000000000001"},
+      {"AMO_CLIENT_SECRET", "unit-client-secret"},
+      {"AMO_REDIRECT_URI", "http://127.0.0.1:8080/api/v1/integrations/amo-crm/callback"},
+      {"AMO_DOMAIN", "reforyou.amocrm.ru"},
+      {"DB_POOL_SIZE", "2"},
+      {"DB_POOL_WAIT_MS", "200"},
+      {"TEMPLATES_DIR", AMO_SOURCE_DIR "/templates"},
+  };
+}
+
+struct AppFixture {
+  std::map<std::string, std::string> env = app_env();
+  amo::Config cfg = amo::Config::from_env([this](const char* n) -> const char* {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+  amo::crypto::TokenCipher cipher{cfg.token_key, cfg.previous_token_keys};
+  amo::store::Pool pool{cfg.database_url, cfg.db_pool_size, cfg.db_pool_wait_ms,
+                        amo::store::prepare_connection};
+  amo::Metrics metrics;
+  amo::Context ctx{cfg, pool, metrics, cipher};
+  amo::App app{ctx};
+
+  AppFixture() { amo::log::set_level(amo::LogLevel::kError); }
+  ~AppFixture() { amo::log::set_level(amo::LogLevel::kInfo); }
+
+  static Request req(const std::string& method, const std::string& path,
+                     const std::string& query = {}) {
+    Request r;
+    r.method = method;
+    r.path = path;
+    r.query = query;
+    r.remote_addr = "127.0.0.1";
+    return r;
+  }
+
+  std::string token(const std::string& payload) const {
+    return amo::auth::sign_jwt_hs256(payload, kJwtSecret);
+  }
+  std::string valid_token(const std::string& user = "user-42") const {
+    return token(R"({"sub":")" + user + R"(","exp":)" + std::to_string(std::time(nullptr) + 3600) +
+                 "}");
+  }
+
+  Response handle(Request r, bool too_large = false) { return app.handle(r, too_large); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http)
+
+// ---------------------------------------------------------------- Router
+
+BOOST_AUTO_TEST_CASE(router_api_serves_both_prefixes) {
+  Router r;
+  r.api("GET", "/status", handler("status"));
+  for (const char* path : {"/api/amo-crm/status", "/api/v1/integrations/amo-crm/status"}) {
+    BOOST_TEST_CONTEXT(path) {
+      auto m = r.match("GET", path);
+      BOOST_TEST(m.handler != nullptr);
+      BOOST_TEST(m.route == "/status");
+      BOOST_TEST(m.allow.empty());
+    }
+  }
+  // Only the exact paths: no trailing slash, no other prefix, no prefix alone.
+  for (const char* path : {"/api/amo-crm/status/", "/api/amo-crm/STATUS", "/status", "/api/amo-crm",
+                           "/api/amo-crm/", "/api/v1/amo-crm/status", "/api/amo-crm//status", ""}) {
+    BOOST_TEST_CONTEXT("'" << path << "'") {
+      auto m = r.match("GET", path);
+      BOOST_TEST(m.handler == nullptr);
+      BOOST_TEST(m.allow.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(router_exact_route_and_404) {
+  Router r;
+  r.exact("GET", "/healthz", "/healthz", handler("healthz"));
+  auto m = r.match("GET", "/healthz");
+  BOOST_TEST(m.handler != nullptr);
+  BOOST_TEST(m.route == "/healthz");
+  // Exact routes are not served under the API prefixes.
+  BOOST_TEST(r.match("GET", "/api/amo-crm/healthz").handler == nullptr);
+  auto nf = r.match("GET", "/nope");
+  BOOST_TEST(nf.handler == nullptr);
+  BOOST_TEST(nf.allow.empty());
+  BOOST_TEST(nf.route == "unknown");
+}
+
+BOOST_AUTO_TEST_CASE(router_405_lists_allowed_methods) {
+  Router r;
+  r.api("GET", "/disconnect", handler("hook"));
+  r.api("POST", "/disconnect", handler("disconnect"));
+  r.api("POST", "/exchange-code", handler("exchange"));
+  auto m = r.match("DELETE", "/api/amo-crm/disconnect");
+  BOOST_TEST(m.handler == nullptr);
+  BOOST_TEST(m.allow == "GET, POST");
+  BOOST_TEST(m.route == "/disconnect");
+  auto g = r.match("GET", "/api/v1/integrations/amo-crm/exchange-code");
+  BOOST_TEST(g.handler == nullptr);
+  BOOST_TEST(g.allow == "POST");
+  // Methods are case-sensitive tokens.
+  BOOST_TEST(r.match("post", "/api/amo-crm/exchange-code").handler == nullptr);
+  BOOST_TEST(r.match("post", "/api/amo-crm/exchange-code").allow == "POST");
+}
+
+BOOST_AUTO_TEST_CASE(router_dispatches_by_method) {
+  AppFixture f;
+  Router r;
+  r.api("GET", "/disconnect", handler("hook"));
+  r.api("POST", "/disconnect", handler("disconnect"));
+  Request req = AppFixture::req("GET", "/api/amo-crm/disconnect");
+  auto get = r.match("GET", "/api/amo-crm/disconnect");
+  auto post = r.match("POST", "/api/v1/integrations/amo-crm/disconnect");
+  BOOST_REQUIRE(get.handler != nullptr);
+  BOOST_REQUIRE(post.handler != nullptr);
+  BOOST_TEST((*get.handler)(req, f.ctx).body == "hook");
+  BOOST_TEST((*post.handler)(req, f.ctx).body == "disconnect");
+}
+
+BOOST_AUTO_TEST_CASE(router_head_falls_back_to_get) {
+  AppFixture f;
+  Router r;
+  r.api("GET", "/status", handler("status"));
+  r.api("POST", "/exchange-code", handler("exchange"));
+  auto head = r.match("HEAD", "/api/amo-crm/status");
+  BOOST_REQUIRE(head.handler != nullptr);
+  BOOST_TEST(head.handler == r.match("GET", "/api/amo-crm/status").handler);
+  BOOST_TEST((*head.handler)(AppFixture::req("HEAD", "/api/amo-crm/status"), f.ctx).body ==
+             "status");
+  // No GET to fall back to: 405.
+  auto post_only = r.match("HEAD", "/api/amo-crm/exchange-code");
+  BOOST_TEST(post_only.handler == nullptr);
+  BOOST_TEST(post_only.allow == "POST");
+  // An explicit HEAD handler wins.
+  r.exact("HEAD", "/x", "/x", handler("head"));
+  r.exact("GET", "/x", "/x", handler("get"));
+  BOOST_TEST((*r.match("HEAD", "/x").handler)(AppFixture::req("HEAD", "/x"), f.ctx).body == "head");
+}
+
+BOOST_AUTO_TEST_CASE(router_routes_listing) {
+  Router r;
+  r.api("GET", "/status", handler("status"));
+  r.api("POST", "/disconnect", handler("d"));
+  r.exact("GET", "/healthz", "/healthz", handler("h"));
+  auto routes = r.routes();
+  std::set<std::pair<std::string, std::string>> got(routes.begin(), routes.end());
+  std::set<std::pair<std::string, std::string>> want = {
+      {"GET", "/api/amo-crm/status"},
+      {"GET", "/api/v1/integrations/amo-crm/status"},
+      {"POST", "/api/amo-crm/disconnect"},
+      {"POST", "/api/v1/integrations/amo-crm/disconnect"},
+      {"GET", "/healthz"},
+  };
+  BOOST_TEST(routes.size() == want.size());
+  BOOST_TEST((got == want));
+}
+
+BOOST_AUTO_TEST_CASE(service_route_table) {
+  Router r;
+  amo::register_routes(r);
+  auto routes = r.routes();
+  std::set<std::pair<std::string, std::string>> got(routes.begin(), routes.end());
+  // SPEC §4: every endpoint (checked under the first prefix; both prefixes below).
+  std::vector<std::pair<std::string, std::string>> spec = {
+      {"GET", "/healthz"},
+      {"GET", "/readyz"},
+      {"GET", "/metrics"},
+  };
+  for (auto& [m, suffix] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/auth-url"},
+                                                        {"GET", "/callback"},
+                                                        {"POST", "/exchange-code"},
+                                                        {"GET", "/status"},
+                                                        {"POST", "/disconnect"},
+                                                        {"GET", "/disconnect"},
+                                                        {"GET", "/leads"},
+                                                        {"GET", "/pipelines"},
+                                                        {"POST", "/exchange-api-key"},
+                                                        {"GET", "/test"}})
+    spec.emplace_back(m, std::string(amo::http::kPrefixes[0]) + suffix);
+  for (auto& want : spec) {
+    BOOST_TEST_CONTEXT(want.first << " " << want.second) { BOOST_TEST(got.count(want) == 1u); }
+  }
+  // Every API route is served under both prefixes.
+  for (auto& [method, path] : got) {
+    for (int i = 0; i < 2; ++i) {
+      std::string prefix = amo::http::kPrefixes[i];
+      if (path.compare(0, prefix.size() + 1, prefix + "/") != 0) continue;
+      std::string other = std::string(amo::http::kPrefixes[1 - i]) + path.substr(prefix.size());
+      BOOST_TEST_CONTEXT(method << " " << path) { BOOST_TEST(got.count({method, other}) == 1u); }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- error table
+
+BOOST_AUTO_TEST_CASE(error_table_codes_and_statuses) {
+  const std::map<Err, std::pair<int, std::string>> want = {
+      {Err::kBadRequest, {400, "bad_request"}},
+      {Err::kInvalidJson, {400, "invalid_json"}},
+      {Err::kInvalidParameter, {400, "invalid_parameter"}},
+      {Err::kMissingParameter, {400, "missing_parameter"}},
+      {Err::kUnauthorized, {401, "unauthorized"}},
+      {Err::kForbidden, {403, "forbidden"}},
+      {Err::kNotFound, {404, "not_found"}},
+      {Err::kMethodNotAllowed, {405, "method_not_allowed"}},
+      {Err::kNotConnected, {409, "not_connected"}},
+      {Err::kReauthRequired, {409, "reauthorization_required"}},
+      {Err::kCodeAlreadyUsed, {409, "code_already_used"}},
+      {Err::kPayloadTooLarge, {413, "payload_too_large"}},
+      {Err::kUnsupportedMediaType, {415, "unsupported_media_type"}},
+      {Err::kRateLimited, {429, "rate_limited"}},
+      {Err::kInternal, {500, "internal_error"}},
+      {Err::kAmoExchangeFailed, {502, "amo_exchange_failed"}},
+      {Err::kAmoError, {502, "amo_error"}},
+      {Err::kAmoUnavailable, {503, "amo_unavailable"}},
+      {Err::kDbUnavailable, {503, "database_unavailable"}},
+      {Err::kAmoTimeout, {504, "amo_timeout"}},
+      {Err::kAmoRateLimited, {429, "amo_rate_limited"}},
+      // The callback's error codes (SPEC §4): 400 for client errors, 502 for exchange_failed.
+      {Err::kAccessDenied, {400, "access_denied"}},
+      {Err::kMissingCode, {400, "missing_code"}},
+      {Err::kInvalidState, {400, "invalid_state"}},
+      {Err::kInvalidClient, {400, "invalid_client"}},
+      {Err::kInvalidReferer, {400, "invalid_referer"}},
+      {Err::kAccountNotAllowed, {400, "account_not_allowed"}},
+      {Err::kExchangeFailed, {502, "exchange_failed"}},
+  };
+  BOOST_TEST(want.size() == std::size(kAllErrs));
+  std::set<std::string> codes;
+  for (Err e : kAllErrs) {
+    const auto& i = amo::http::info(e);
+    std::string code = i.code;
+    BOOST_TEST_CONTEXT("code " << code) {
+      BOOST_TEST(codes.insert(code).second);  // distinct
+      BOOST_TEST(!code.empty());
+      bool snake = true;
+      for (char c : code)
+        snake = snake && (std::islower(static_cast<unsigned char>(c)) || c == '_');
+      BOOST_TEST(snake);
+      BOOST_TEST(std::string(i.message).size() > 0u);
+      BOOST_TEST(i.status == want.at(e).first);
+      BOOST_TEST(code == want.at(e).second);
+      ApiError ae(e);
+      BOOST_TEST(ae.status() == i.status);
+      BOOST_TEST(std::string(ae.code()) == code);
+      BOOST_TEST(ae.public_message() == i.message);  // default message from the table
+      BOOST_TEST((ae.err() == e));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(error_response_shape) {
+  for (Err e : kAllErrs) {
+    const auto& i = amo::http::info(e);
+    BOOST_TEST_CONTEXT(i.code) {
+      Response r = amo::http::error_response(e);
+      BOOST_TEST(r.status == i.status);
+      BOOST_TEST(error_code(r) == i.code);
+      rapidjson::Document d = parse(r.body);
+      BOOST_TEST(std::string(d["error"]["message"].GetString()) == i.message);
+      bool retry = i.status == 429 || i.status == 503;
+      BOOST_TEST((r.header("Retry-After") != nullptr) == retry);
+      if (retry) {
+        int secs = std::stoi(header_or_empty(r, "Retry-After"));
+        BOOST_TEST(secs >= 1);
+      }
+      BOOST_TEST((r.header("WWW-Authenticate") != nullptr) == (i.status == 401));
+      if (i.status == 401) BOOST_TEST(header_or_empty(r, "WWW-Authenticate") == "Bearer");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(error_response_message_retry_and_headers) {
+  // A custom public message, escaped into valid JSON.
+  Response r = amo::http::error_response(Err::kInvalidParameter,
+                                         "limit: \"must\" be 1\xE2\x80\x93"
+                                         "250 \\ <b>\n\t\x01");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(error_code(r) == "invalid_parameter");
+  rapidjson::Document d = parse(r.body);
+  BOOST_TEST(std::string(d["error"]["message"].GetString()) ==
+             "limit: \"must\" be 1\xE2\x80\x93"
+             "250 \\ <b>\n\t\x01");
+
+  // Retry-After: explicit value, and the default for 429/503.
+  BOOST_TEST(header_or_empty(amo::http::error_response(ApiError(Err::kRateLimited, {}, 300)),
+                             "Retry-After") == "300");
+  BOOST_TEST(header_or_empty(amo::http::error_response(ApiError(Err::kDbUnavailable)),
+                             "Retry-After") == "1");
+  BOOST_TEST(header_or_empty(amo::http::error_response(ApiError(Err::kAmoUnavailable, "x", 30)),
+                             "Retry-After") == "30");
+  BOOST_TEST(ApiError(Err::kAmoRateLimited).retry_after().value_or(0) >= 1);
+  BOOST_TEST(!ApiError(Err::kBadRequest).retry_after().has_value());
+  BOOST_TEST(!ApiError(Err::kAmoTimeout).retry_after().has_value());
+
+  // 401 always carries WWW-Authenticate: Bearer.
+  Response u = amo::http::error_response(ApiError(Err::kUnauthorized, "Invalid token: expired"));
+  BOOST_TEST(u.status == 401);
+  BOOST_TEST(header_or_empty(u, "www-authenticate") == "Bearer");
+
+  // Extra headers (Allow on 405) are added; one may override a default one.
+  ApiError m(Err::kMethodNotAllowed);
+  m.headers.emplace_back("Allow", "GET, POST");
+  Response mr = amo::http::error_response(m);
+  BOOST_TEST(mr.status == 405);
+  BOOST_TEST(header_or_empty(mr, "Allow") == "GET, POST");
+  ApiError o(Err::kRateLimited, {}, 5);
+  o.headers.emplace_back("retry-after", "60");
+  Response orr = amo::http::error_response(o);
+  BOOST_TEST(header_or_empty(orr, "Retry-After") == "60");
+  int n = 0;
+  for (auto& h : orr.headers) n += strcasecmp(h.first.c_str(), "Retry-After") == 0 ? 1 : 0;
+  BOOST_TEST(n == 1);  // replaced, not duplicated
+}
+
+// ---------------------------------------------------------------- Response
+
+BOOST_AUTO_TEST_CASE(response_ok_envelope) {
+  Response r = Response::ok(R"({"connected":false,"domain":null})");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"success":true,"data":{"connected":false,"domain":null}})");
+  rapidjson::Document d = parse(r.body);
+  BOOST_TEST(d["success"].GetBool());
+  BOOST_TEST(d["data"].IsObject());
+  BOOST_TEST(header_or_empty(r, "content-type") == "application/json; charset=utf-8");
+  Response a = Response::ok(R"({"success":true})", 202);
+  BOOST_TEST(a.status == 202);
+  BOOST_TEST(parse(a.body)["data"]["success"].GetBool());
+  BOOST_TEST(Response::ok("[]").body == R"({"success":true,"data":[]})");
+}
+
+BOOST_AUTO_TEST_CASE(response_headers_and_helpers) {
+  Response r = Response::html(400, "<p>x</p>");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(header_or_empty(r, "Content-Type") == "text/html; charset=utf-8");
+  r.set_header("Cache-Control", "no-store");
+  r.set_header("cache-control", "no-cache");  // same header, case-insensitive: replaced
+  BOOST_TEST(r.headers.size() == 2u);
+  BOOST_TEST(header_or_empty(r, "CACHE-CONTROL") == "no-cache");
+  BOOST_TEST(r.header("Cache") == nullptr);
+  BOOST_TEST(r.header("Cache-Control-X") == nullptr);
+  Response t = Response::text(200, "ok", "text/plain");
+  BOOST_TEST(t.body == "ok");
+  BOOST_TEST(header_or_empty(t, "content-type") == "text/plain");
+  BOOST_TEST(std::string(amo::http::reason_phrase(200)) == "OK");
+  BOOST_TEST(std::string(amo::http::reason_phrase(405)) == "Method Not Allowed");
+  BOOST_TEST(std::string(amo::http::reason_phrase(413)) == "Payload Too Large");
+  BOOST_TEST(std::string(amo::http::reason_phrase(503)) == "Service Unavailable");
+  for (Err e : kAllErrs)
+    BOOST_TEST(std::string(amo::http::reason_phrase(amo::http::info(e).status)) != "Unknown");
+}
+
+// ---------------------------------------------------------------- Request
+
+BOOST_AUTO_TEST_CASE(request_params) {
+  Request r;
+  r.query = "a=1&b=hello+world&c=%41%42%2b&d=%zz%4&e=&f&a=2&na%6De=x&&%3Dk=v%3D&g=%E2%9C%93";
+  BOOST_TEST(r.param("a").value_or("?") == "1");  // the first of a repeated name
+  BOOST_TEST(r.param("b").value_or("?") == "hello world");
+  BOOST_TEST(r.param("c").value_or("?") == "AB+");
+  BOOST_TEST(r.param("d").value_or("?") == "%zz%4");  // bad escapes kept as is
+  BOOST_TEST(r.param("e").value_or("?") == "");
+  BOOST_TEST(r.param("f").value_or("?") == "");      // present without '='
+  BOOST_TEST(r.param("name").value_or("?") == "x");  // names are decoded too
+  BOOST_TEST(r.param("=k").value_or("?") == "v=");
+  BOOST_TEST(r.param("g").value_or("?") == "\xE2\x9C\x93");
+  BOOST_TEST(!r.param("missing").has_value());
+  BOOST_TEST(!r.param("A").has_value());  // case-sensitive
+  BOOST_TEST(!r.param("").has_value());
+
+  auto all = r.params();
+  BOOST_TEST(all.size() == 9u);
+  BOOST_TEST(all["a"] == "1");
+  BOOST_TEST(all["b"] == "hello world");
+  BOOST_TEST(all["e"] == "");
+  BOOST_TEST(all["f"] == "");
+  BOOST_TEST(all.count("name") == 1u);
+
+  Request empty;
+  BOOST_TEST(empty.params().empty());
+  BOOST_TEST(!empty.param("a").has_value());
+  Request amps;
+  amps.query = "&&&";
+  BOOST_TEST(amps.params().empty());
+}
+
+BOOST_AUTO_TEST_CASE(request_headers) {
+  Request r;
+  r.headers["content-type"] = "application/json";
+  BOOST_TEST(r.header("content-type").value_or("") == "application/json");
+  BOOST_TEST(!r.header("authorization").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(url_decode_cases) {
+  using amo::http::url_decode;
+  BOOST_TEST(url_decode("") == "");
+  BOOST_TEST(url_decode("a+b") == "a b");
+  BOOST_TEST(url_decode("a%20b") == "a b");
+  BOOST_TEST(url_decode("%2B") == "+");
+  BOOST_TEST(url_decode("%2b%2F") == "+/");
+  BOOST_TEST(url_decode("%") == "%");
+  BOOST_TEST(url_decode("%4") == "%4");
+  BOOST_TEST(url_decode("100%") == "100%");
+  BOOST_TEST(url_decode("%G1") == "%G1");
+  BOOST_TEST(url_decode("%%41") == "%A");
+  BOOST_TEST(url_decode("%41") == "A");
+  BOOST_TEST(url_decode("x%41") == "xA");
+  BOOST_TEST(url_decode("%00").size() == 1u);
+  BOOST_TEST(url_decode("%D0%BF%D1%80%D0%B8") == "\xD0\xBF\xD1\x80\xD0\xB8");
+}
+
+BOOST_AUTO_TEST_CASE(url_encode_cases) {
+  using amo::http::url_decode;
+  using amo::http::url_encode;
+  BOOST_TEST(url_encode("") == "");
+  BOOST_TEST(url_encode("AZaz09-_.~") == "AZaz09-_.~");
+  BOOST_TEST(url_encode("a b&c=d/e?f#g+h") == "a%20b%26c%3Dd%2Fe%3Ff%23g%2Bh");
+  BOOST_TEST(url_encode("\xC3\xA9") == "%C3%A9");
+  BOOST_TEST(url_encode(std::string("\0\xff", 2)) == "%00%FF");
+  BOOST_TEST(url_encode("foryoure://amo-crm/callback") == "foryoure%3A%2F%2Famo-crm%2Fcallback");
+  // Round trip over every byte value.
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  BOOST_TEST(url_decode(url_encode(all)) == all);
+  std::string random = amo::crypto::random_bytes(512);
+  BOOST_TEST(url_decode(url_encode(random)) == random);
+}
+
+// ---------------------------------------------------------------- App::handle
+
+BOOST_AUTO_TEST_CASE(app_unknown_path_404) {
+  AppFixture f;
+  for (const char* path : {"/api/amo-crm/nope", "/", "/api/amo-crm/status/", "/STATUS", ""}) {
+    BOOST_TEST_CONTEXT("'" << path << "'") {
+      Response r = f.handle(AppFixture::req("GET", path));
+      BOOST_TEST(r.status == 404);
+      BOOST_TEST(error_code(r) == "not_found");
+      BOOST_TEST(r.header("Allow") == nullptr);
+      BOOST_TEST(header_or_empty(r, "X-Request-Id").size() > 0u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(app_wrong_method_405) {
+  AppFixture f;
+  for (const char* path : {"/api/amo-crm/status", "/api/v1/integrations/amo-crm/status"}) {
+    Response r = f.handle(AppFixture::req("POST", path));
+    BOOST_TEST(r.status == 405);
+    BOOST_TEST(error_code(r) == "method_not_allowed");
+    BOOST_TEST(header_or_empty(r, "Allow") == "GET");
+  }
+  Response p = f.handle(AppFixture::req("PUT", "/api/v1/integrations/amo-crm/disconnect"));
+  BOOST_TEST(p.status == 405);
+  BOOST_TEST(header_or_empty(p, "Allow") == "GET, POST");
+  Response d = f.handle(AppFixture::req("DELETE", "/healthz"));
+  BOOST_TEST(d.status == 405);
+  BOOST_TEST(header_or_empty(d, "Allow") == "GET");
+  // A hostile method is not echoed at length.
+  Response w = f.handle(AppFixture::req(std::string(5000, 'X') + "<script>", "/healthz"));
+  BOOST_TEST(w.status == 405);
+  BOOST_TEST(w.body.size() < 1000u);
+  BOOST_TEST(!contains(w.body, "<script>"));
+}
+
+BOOST_AUTO_TEST_CASE(app_too_large_413) {
+  AppFixture f;
+  Request r = AppFixture::req("GET", "/api/amo-crm/status");
+  r.headers["content-type"] = "application/json";
+  r.headers["authorization"] = "Bearer " + f.valid_token();
+  Response resp = f.handle(r, true);
+  BOOST_TEST(resp.status == 413);
+  BOOST_TEST(error_code(resp) == "payload_too_large");
+  BOOST_TEST(header_or_empty(resp, "X-Request-Id").size() > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(app_non_json_body_415) {
+  AppFixture f;
+  for (const char* ct : {"application/x-www-form-urlencoded", "text/plain", "", "application/jsonp",
+                         "multipart/form-data; boundary=x"}) {
+    BOOST_TEST_CONTEXT("content-type '" << ct << "'") {
+      Request r = AppFixture::req("GET", "/api/amo-crm/status");
+      if (*ct) r.headers["content-type"] = ct;
+      r.headers["authorization"] = "Bearer " + f.valid_token();
+      r.body = "code=abc";
+      Response resp = f.handle(r);
+      BOOST_TEST(resp.status == 415);
+      BOOST_TEST(error_code(resp) == "unsupported_media_type");
+    }
+  }
+  // JSON with parameters and any case is accepted (the handler then asks for a token).
+  for (const char* ct :
+       {"application/json", "Application/JSON; charset=utf-8", "application/json ;charset=UTF-8"}) {
+    BOOST_TEST_CONTEXT("content-type '" << ct << "'") {
+      Request r = AppFixture::req("GET", "/api/amo-crm/status");
+      r.headers["content-type"] = ct;
+      r.body = "{}";
+      Response resp = f.handle(r);
+      BOOST_TEST(resp.status == 401);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(app_status_without_valid_token_401) {
+  AppFixture f;
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"no header", ""},
+      {"empty bearer", "Bearer "},
+      {"basic", "Basic dXNlcjpwYXNz"},
+      {"garbage", "Bearer not.a.jwt"},
+      {"other secret", "Bearer " + amo::auth::sign_jwt_hs256(R"({"sub":"u1"})",
+                                                             "another-secret-0123456789abcdefgh")},
+      {"expired", "Bearer " + f.token(R"({"sub":"u1","exp":)" +
+                                      std::to_string(std::time(nullptr) - 3600) + "}")},
+      {"not yet valid", "Bearer " + f.token(R"({"sub":"u1","nbf":)" +
+                                            std::to_string(std::time(nullptr) + 3600) + "}")},
+      {"alg none", "Bearer " + amo::crypto::base64url_encode(R"({"alg":"none","typ":"JWT"})") +
+                       "." + amo::crypto::base64url_encode(R"({"sub":"u1"})") + "."},
+      {"no user claim", "Bearer " + f.token(R"({"exp":9999999999})")},
+  };
+  for (auto& [name, auth] : cases) {
+    BOOST_TEST_CONTEXT(name) {
+      Request r = AppFixture::req("GET", "/api/amo-crm/status");
+      if (name != "no header") r.headers["authorization"] = auth;
+      Response resp = f.handle(r);
+      BOOST_TEST(resp.status == 401);
+      BOOST_TEST(error_code(resp) == "unauthorized");
+      BOOST_TEST(header_or_empty(resp, "WWW-Authenticate") == "Bearer");
+      // The token never comes back.
+      if (auth.size() > 12) BOOST_TEST(!contains(resp.body, auth.substr(7)));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(app_status_database_down_503) {
+  AppFixture f;
+  for (const char* path : {"/api/amo-crm/status", "/api/v1/integrations/amo-crm/status"}) {
+    for (const char* method : {"GET", "HEAD"}) {
+      BOOST_TEST_CONTEXT(method << " " << path) {
+        Request r = AppFixture::req(method, path);
+        r.headers["authorization"] = "Bearer " + f.valid_token();
+        Response resp = f.handle(r);
+        BOOST_TEST(resp.status == 503);
+        BOOST_TEST(error_code(resp) == "database_unavailable");
+        BOOST_TEST(header_or_empty(resp, "Retry-After").size() > 0u);
+        // No connection string, SQL or libpq text in the answer.
+        BOOST_TEST(!contains(resp.body, "nonexistent"));
+        BOOST_TEST(!contains(resp.body, "postgresql"));
+        BOOST_TEST(!contains(resp.body, "SELECT"));
+        BOOST_TEST(!contains(resp.body, "socket"));
+      }
+    }
+  }
+  // Numeric user ids (the app's) too; and the pool is not left in a bad state.
+  Request r = AppFixture::req("GET", "/api/amo-crm/status");
+  r.headers["authorization"] = "Bearer " + f.token(R"({"userId":42})");
+  BOOST_TEST(f.handle(r).status == 503);
+  auto s = f.pool.stats();
+  BOOST_TEST(s.in_use == 0);
+  BOOST_TEST(s.open == 0);
+  BOOST_TEST(f.handle(AppFixture::req("GET", "/readyz")).status == 503);
+}
+
+BOOST_AUTO_TEST_CASE(app_request_id) {
+  AppFixture f;
+  // Generated when absent: distinct per request.
+  Response a = f.handle(AppFixture::req("GET", "/healthz"));
+  Response b = f.handle(AppFixture::req("GET", "/nope"));
+  std::string ida = header_or_empty(a, "X-Request-Id");
+  std::string idb = header_or_empty(b, "X-Request-Id");
+  BOOST_TEST(ida.size() >= 16u);
+  BOOST_TEST(idb.size() >= 16u);
+  BOOST_TEST(ida != idb);
+  // Kept when nginx passed one ($request_id), on success and on every error.
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/healthz"},
+                                                        {"GET", "/nope"},
+                                                        {"PUT", "/healthz"},
+                                                        {"GET", "/api/amo-crm/status"}}) {
+    Request r = AppFixture::req(method, path);
+    r.request_id = "0123456789abcdef0123456789abcdef";
+    Response resp = f.handle(r);
+    BOOST_TEST(header_or_empty(resp, "X-Request-Id") == "0123456789abcdef0123456789abcdef");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(app_healthz_and_metrics) {
+  AppFixture f;
+  Response h = f.handle(AppFixture::req("GET", "/healthz"));
+  BOOST_TEST(h.status == 200);
+  rapidjson::Document d = parse(h.body);
+  BOOST_TEST(d["success"].GetBool());
+  BOOST_TEST(std::string(d["data"]["status"].GetString()) == "ok");
+  BOOST_TEST(f.handle(AppFixture::req("HEAD", "/healthz")).status == 200);
+  // Query strings do not change the route.
+  BOOST_TEST(f.handle(AppFixture::req("GET", "/healthz", "verbose=1")).status == 200);
+
+  // Requests are counted; /metrics needs no database.
+  f.handle(AppFixture::req("GET", "/nope"));
+  Response m = f.handle(AppFixture::req("GET", "/metrics"));
+  BOOST_TEST(m.status == 200);
+  BOOST_TEST(contains(header_or_empty(m, "Content-Type"), "text/plain"));
+  BOOST_TEST(contains(m.body, "amo_http_requests_total"));
+  BOOST_TEST(contains(m.body, "amo_db_pool_size 2"));
+}
+
+BOOST_AUTO_TEST_CASE(app_logs_without_secrets_at_debug) {
+  // Exercises the request log path (info/debug) once; it must not throw.
+  AppFixture f;
+  amo::log::set_level(amo::LogLevel::kDebug);
+  Request r = AppFixture::req("GET", "/api/amo-crm/status");
+  r.headers["authorization"] = "Bearer " + f.valid_token();
+  BOOST_TEST(f.handle(r).status == 503);
+  BOOST_TEST(f.handle(AppFixture::req("GET", "/healthz")).status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
