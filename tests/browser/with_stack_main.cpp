@@ -1,0 +1,127 @@
+// with_stack <command> [args…]
+//
+// Starts the real test stack (PostgreSQL + amo-sim + `amo-connect serve` + nginx, see
+// tests/support/stack.hpp), runs <command> with inherited stdio and this environment added:
+//
+//   BASE_URL       http://127.0.0.1:<nginx port>         (amo-connect behind nginx)
+//   SIM_URL        http://127.0.0.1:<sim port>           (amo-sim behind nginx, /_sim/* knobs)
+//   APP_JWT        an HS256 JWT for user "browser-user"
+//   APP_DEEP_LINK  the servers' APP_DEEP_LINK (taken from the environment when set,
+//                  default foryoure://amo-crm/callback)
+//   AMO_STACK_DIR  the stack's temp dir (logs; kept when AMO_KEEP_TEST_DIR is set)
+//
+// then tears the stack down and exits with the command's exit status (128+N when it was
+// killed by signal N). SIGINT/SIGTERM/SIGHUP are forwarded to the command, so an interrupted
+// run still stops PostgreSQL, nginx and the servers. When the command fails, the tail of
+// the server, simulator and nginx logs is printed to stderr.
+// Lives in tests/browser/ (not tests/support/) because every tests/support/*.cpp goes into
+// the amo_test_support library, which must not contain a main().
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/stack.hpp"
+
+namespace {
+
+volatile sig_atomic_t g_child = -1;
+volatile sig_atomic_t g_signal = 0;
+
+void on_signal(int sig) {
+  g_signal = sig;
+  if (g_child > 0) ::kill(static_cast<pid_t>(g_child), sig);
+}
+
+void install_handlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+// fork/exec with inherited stdin/stdout/stderr; returns the exit status (128+N on signal N).
+int run_inherited(char** argv) {
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("with_stack: fork");
+    return 127;
+  }
+  if (pid == 0) {
+    struct sigaction sa = {};
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+    ::execvp(argv[0], argv);
+    std::fprintf(stderr, "with_stack: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  g_child = pid;
+  if (g_signal) ::kill(pid, g_signal);  // a signal that arrived before g_child was set
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) {
+      std::perror("with_stack: waitpid");
+      g_child = -1;
+      return 127;
+    }
+  }
+  g_child = -1;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return 127;
+}
+
+std::string tail(const std::string& s, size_t n) {
+  return s.size() <= n ? s : "…" + s.substr(s.size() - n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: with_stack <command> [args…]\n";
+    return 2;
+  }
+  install_handlers();
+
+  const char* link_env = std::getenv("APP_DEEP_LINK");
+  const std::string deep_link = link_env && *link_env ? link_env : "foryoure://amo-crm/callback";
+
+  std::unique_ptr<amo::test::Stack> stack;
+  try {
+    amo::test::StackOptions opts;
+    opts.env["APP_DEEP_LINK"] = deep_link;
+    stack = std::make_unique<amo::test::Stack>(opts);
+  } catch (const std::exception& e) {
+    std::cerr << "with_stack: the stack did not start: " << e.what() << "\n";
+    return 1;
+  }
+  if (g_signal) return 128 + g_signal;  // ~Stack tears everything down
+
+  ::setenv("BASE_URL", stack->base.c_str(), 1);
+  ::setenv("SIM_URL", stack->sim.c_str(), 1);
+  ::setenv("APP_JWT", stack->token("browser-user").c_str(), 1);
+  ::setenv("APP_DEEP_LINK", deep_link.c_str(), 1);
+  ::setenv("AMO_STACK_DIR", stack->dir.c_str(), 1);
+  std::cerr << "with_stack: BASE_URL=" << stack->base << " SIM_URL=" << stack->sim
+            << " AMO_STACK_DIR=" << stack->dir << std::endl;
+
+  const int rc = run_inherited(argv + 1);
+  if (rc != 0) {
+    std::cerr << "with_stack: command exited with status " << rc << "; stack logs (tail):\n"
+              << tail(stack->all_logs(), 12000) << std::endl;
+  }
+  stack.reset();
+  return rc;
+}
