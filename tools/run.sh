@@ -57,7 +57,7 @@ SIM_FCGI_SOCKET="$var/amo-sim.sock" SIM_CLIENT_ID="$AMO_CLIENT_ID" SIM_CLIENT_SE
   SIM_REDIRECT_URI="$AMO_REDIRECT_URI" SIM_ACCOUNT_HOST="$AMO_DOMAIN" \
   "$build/tools/amo-sim/amo-sim" 2>>"$var/amo-sim.log" &
 pids+=($!)
-"$build/amo-connect" serve 2>&1 | tee -a "$var/amo-connect.log" &
+"$build/amo-connect" serve 2> >(tee -a "$var/amo-connect.log" >&2) &
 pids+=($!)
 bash "$root/tools/devstack.sh" nginx-conf "$var/nginx" "$port" "$FCGI_SOCKET" "$sim_port" "$var/amo-sim.sock" >/dev/null
 for _ in $(seq 100); do [ -S "$FCGI_SOCKET" ] && [ -S "$var/amo-sim.sock" ] && break; sleep 0.1; done

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <libpq-fe.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -168,14 +170,19 @@ std::vector<std::string> Config::describe() const {
   for (auto& d : amo_allowed_domains) domains += (domains.empty() ? "" : ",") + d;
   for (auto& k : previous_token_keys) prev += (prev.empty() ? "" : ",") + ("key id " + k.id);
   static const char* kLevels[] = {"error", "warn", "info", "debug"};
-  // DATABASE_URL may carry a password: show only that it is set.
-  std::string db = database_url;
-  auto at = db.find('@');
-  auto scheme = db.find("://");
-  if (at != std::string::npos && scheme != std::string::npos && at > scheme)
-    db = db.substr(0, scheme + 3) + "****" + db.substr(at);
-  auto pw = db.find("password=");
-  if (pw != std::string::npos) db = db.substr(0, pw) + "password=****";
+  // DATABASE_URL may carry a password: rebuild it from libpq's own parse, password masked.
+  std::string db = "(unparsable; not shown)";
+  char* err = nullptr;
+  if (PQconninfoOption* opts = PQconninfoParse(database_url.c_str(), &err)) {
+    db.clear();
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+      if (!o->val || !*o->val) continue;
+      std::string v = std::string(o->keyword) == "password" ? "****" : o->val;
+      db += (db.empty() ? "" : " ") + std::string(o->keyword) + "=" + v;
+    }
+    PQconninfoFree(opts);
+  }
+  if (err) PQfreemem(err);
   return {
       "DATABASE_URL=" + db,
       "JWT_SECRET=" + mask(jwt_secret),

@@ -16,7 +16,7 @@ std::optional<std::string> iso(const std::optional<int64_t>& t) {
 Response status(const Request& req, Context& ctx) {
   std::string user = auth::require_user(req, ctx.cfg);
   auto row = ctx.db.with([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);  // one statement: no BEGIN/COMMIT round trips
     return store::get_connection(tx, user);
   });
   bool has = row && row->has_tokens();
