@@ -50,7 +50,12 @@ void read_request(FCGX_Request& fr, Request& req, bool& too_large) {
   }
   std::string ct = param(fr.envp, "CONTENT_TYPE");
   if (!ct.empty()) req.headers["content-type"] = ct;
-  if (auto id = req.header("x-request-id")) req.request_id = id->substr(0, 64);
+  // nginx's $request_id; anything else is dropped rather than echoed into a header or log.
+  if (auto id = req.header("x-request-id")) {
+    if (!id->empty() && id->size() <= 64 &&
+        id->find_first_not_of("0123456789abcdefABCDEF-_.") == std::string::npos)
+      req.request_id = *id;
+  }
 
   std::string cl = param(fr.envp, "CONTENT_LENGTH");
   unsigned long long len = 0;

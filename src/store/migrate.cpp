@@ -27,9 +27,12 @@ std::vector<std::string> migrate(const std::string& database_url, const std::str
   {
     pqxx::work tx(c);
     tx.exec("SELECT pg_advisory_xact_lock(7263001)");
-    tx.exec(
-        "CREATE TABLE IF NOT EXISTS amo_schema_migrations (version text PRIMARY KEY, "
-        "applied_at timestamptz NOT NULL DEFAULT now())");
+    // The service's least-privilege role may not create anything: only create the
+    // bookkeeping table when it is missing (a pending migration then fails as it should).
+    if (tx.exec("SELECT to_regclass('amo_schema_migrations') IS NULL")[0][0].as<bool>())
+      tx.exec(
+          "CREATE TABLE amo_schema_migrations (version text PRIMARY KEY, "
+          "applied_at timestamptz NOT NULL DEFAULT now())");
     tx.commit();
   }
   std::vector<std::string> applied;

@@ -154,3 +154,47 @@ BOOST_AUTO_TEST_CASE(rate_slots_are_paced) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(grants)
+
+// The service's least-privilege role (sql/grants.sql) can run the service and `migrate`
+// on an up-to-date schema, and cannot change the schema.
+BOOST_AUTO_TEST_CASE(service_role_is_least_privilege) {
+  auto& pg = db().pg;
+  pg.psql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'amo_svc') THEN CREATE ROLE amo_svc LOGIN; END IF; END $$");
+  std::string out;
+  int rc = run({"psql", pg.url(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "role=amo_svc", "-f", src_path("sql/grants.sql")}, &out);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  std::string svc_url = pg.url();
+  svc_url.replace(svc_url.find("user=postgres"), 13, "user=amo_svc");
+  BOOST_TEST(store::migrate(svc_url, src_path("sql")).empty());
+  store::Pool p(svc_url, 1, 1000, store::prepare_connection);
+  p.with([](pqxx::connection& c) {
+    pqxx::work tx(c);
+    store::insert_state(tx, "grant-state", "grant-user", "oauth", 60);
+    store::audit(tx, "test", std::string("grant-user"), std::nullopt);
+    tx.commit();
+  });
+  bool denied = false;
+  try {
+    p.with([](pqxx::connection& c) {
+      pqxx::work tx(c);
+      tx.exec("DROP TABLE amo_audit_log");
+    });
+  } catch (const pqxx::sql_error&) {
+    denied = true;
+  }
+  BOOST_TEST(denied);
+  bool no_delete_audit = false;
+  try {
+    p.with([](pqxx::connection& c) {
+      pqxx::work tx(c);
+      tx.exec("DELETE FROM amo_audit_log");
+    });
+  } catch (const pqxx::sql_error&) {
+    no_delete_audit = true;
+  }
+  BOOST_TEST(no_delete_audit);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
