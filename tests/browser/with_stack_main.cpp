@@ -12,8 +12,8 @@
 //
 // then tears the stack down and exits with the command's exit status (128+N when it was
 // killed by signal N). SIGINT/SIGTERM/SIGHUP are forwarded to the command, so an interrupted
-// run still stops PostgreSQL, nginx and the servers. When the command fails, the tail of
-// the server, simulator and nginx logs is printed to stderr.
+// run still stops PostgreSQL, nginx and the servers; SIGPIPE is ignored for the same reason.
+// When the command fails, the tail of the server, simulator and nginx logs goes to stderr.
 // Lives in tests/browser/ (not tests/support/) because every tests/support/*.cpp goes into
 // the amo_test_support library, which must not contain a main().
 #include <signal.h>
@@ -48,6 +48,8 @@ void install_handlers() {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  // A closed stdout/stderr (e.g. `with_stack … | head`) must not kill us before the teardown.
+  ::signal(SIGPIPE, SIG_IGN);
 }
 
 // fork/exec with inherited stdin/stdout/stderr; returns the exit status (128+N on signal N).
@@ -61,7 +63,7 @@ int run_inherited(char** argv) {
     struct sigaction sa = {};
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::sigaction(sig, &sa, nullptr);
     ::execvp(argv[0], argv);
     std::fprintf(stderr, "with_stack: cannot run %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
