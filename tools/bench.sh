@@ -12,6 +12,7 @@
 #   LOG_LEVEL        amo-connect log level (info, as in production)
 #   NODE_WORKERS     Fastify peer processes (default: one per core)
 #   BENCH_EXPRESS=1  also measure the Express peer (the old backend's stack)
+#   BENCH_PEERS=0    measure amo-connect only (quick experiments)
 #   BENCH_ROWS       rows in each table (10000, as the peers' setup.sql)
 # Exit status: non-zero only when something failed to start, never because of the numbers.
 set -euo pipefail
@@ -199,8 +200,11 @@ run_peer() {  # NAME DIR
   run_wrk "$name" "http://127.0.0.1:$pport/api/amo-crm/status" "$token" "$pid"
 }
 
-run_peer fastify
-peers_run=(fastify)
+peers_run=()
+if [ "${BENCH_PEERS:-1}" = 1 ]; then
+  run_peer fastify
+  peers_run+=(fastify)
+fi
 if [ "${BENCH_EXPRESS:-0}" = 1 ]; then
   run_peer express
   peers_run+=(express)

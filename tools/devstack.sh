@@ -76,7 +76,6 @@ CONF
       IFS=, read -ra socks <<<"$sockets"
       for s in "${socks[@]}"; do echo "    server unix:$s;"; done
       cat <<CONF
-    keepalive 4;
   }
   server {
     listen 127.0.0.1:$port;

@@ -17,9 +17,9 @@ Response status(const Request& req, Context& ctx) {
   std::string user = auth::require_user(req, ctx.cfg);
   auto row = ctx.db.with([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);  // one statement: no BEGIN/COMMIT round trips
-    return store::get_connection(tx, user);
+    return store::get_status(tx, user);
   });
-  bool has = row && row->has_tokens();
+  bool has = row && row->has_tokens;
   return Response::ok(json::write([&](json::Writer& w) {
     w.StartObject();
     json::kv(w, "connected", has && !row->needs_reauth);

@@ -18,6 +18,10 @@ struct Stmt {
 
 const std::vector<Stmt>& statements() {
   static const std::vector<Stmt> kStatements = {
+      {"conn_status",
+       "SELECT account_id, domain, account_name, access_token_enc IS NOT NULL, needs_reauth, "
+       "extract(epoch from expires_at)::bigint, extract(epoch from last_refresh_at)::bigint "
+       "FROM amo_connection WHERE user_id = $1"},
       {"conn_get", std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1"},
       {"conn_lock_nowait",
        std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1 FOR UPDATE NOWAIT"},
@@ -147,6 +151,20 @@ void prepare_connection(pqxx::connection& c) {
         "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'");
   }
   for (auto& s : statements()) c.prepare(s.name, s.sql);
+}
+
+std::optional<StatusRow> get_status(pqxx::transaction_base& tx, const std::string& user_id) {
+  auto r = tx.exec_prepared("conn_status", user_id);
+  if (r.empty()) return std::nullopt;
+  StatusRow s;
+  s.account_id = opt<int64_t>(r[0][0]);
+  s.domain = r[0][1].as<std::string>();
+  s.account_name = opt<std::string>(r[0][2]);
+  s.has_tokens = r[0][3].as<bool>();
+  s.needs_reauth = r[0][4].as<bool>();
+  s.expires_at = opt<int64_t>(r[0][5]);
+  s.last_refresh_at = opt<int64_t>(r[0][6]);
+  return s;
 }
 
 std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx, const std::string& user_id) {

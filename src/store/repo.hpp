@@ -32,6 +32,17 @@ struct TokenWrite {
   int64_t expires_at = 0;  // unix seconds
 };
 
+// What GET /status shows, without reading the token material.
+struct StatusRow {
+  std::optional<int64_t> account_id;
+  std::string domain;
+  std::optional<std::string> account_name;
+  bool has_tokens = false;
+  bool needs_reauth = false;
+  std::optional<int64_t> expires_at, last_refresh_at;
+};
+std::optional<StatusRow> get_status(pqxx::transaction_base& tx, const std::string& user_id);
+
 std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx, const std::string& user_id);
 // Row lock without waiting: nullopt when another transaction holds it (`locked` set) or
 // when there is no row (`locked` false).

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include <unistd.h>
+
 namespace amo::log {
 
 namespace {
@@ -41,12 +43,19 @@ std::string iso8601(int64_t unix_s) {
 std::string now_iso_ms() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  // The seconds part changes once a second: format it once per second per thread.
+  thread_local int64_t cached_s = -1;
+  thread_local char cached[24];
+  int64_t secs = ms / 1000;
+  if (secs != cached_s) {
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_s = secs;
+  }
   char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%s.%03dZ", cached, static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -61,6 +70,13 @@ void write(LogLevel level, const std::string& msg, const std::function<void(json
     w.EndObject();
   });
   line += '\n';
+  // One write(2) per line: lines shorter than PIPE_BUF reach a pipe or journald whole,
+  // without a lock shared by every worker.
+  if (line.size() < 4096) {
+    ssize_t ignored = ::write(2, line.data(), line.size());
+    (void)ignored;
+    return;
+  }
   std::lock_guard<std::mutex> lk(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
