@@ -46,7 +46,7 @@ NewState create_state(Context& ctx, const std::string& user, const std::string& 
   s.expires_at = ctx.db.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
     int64_t exp = store::insert_state(tx, digest(s.state), user, purpose, ctx.cfg.amo_state_ttl_s);
-    // Expired states are purged now and then so the table stays small.
+    // About one call in 64 purges long-expired states (the first character is random).
     if (s.state[0] == 'A') store::purge_expired_states(tx);
     tx.commit();
     return exp;

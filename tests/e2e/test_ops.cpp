@@ -2,6 +2,7 @@
 // secret in any log line of a full run.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -127,6 +128,52 @@ BOOST_AUTO_TEST_CASE(request_log_lines_and_no_secret_anywhere) {
     BOOST_TEST_CONTEXT(secret.substr(0, 12)) { BOOST_TEST(logs.find(secret) == std::string::npos); }
   }
   BOOST_TEST(logs.find("eyJ") == std::string::npos);  // no JWT of any kind
+}
+
+BOOST_AUTO_TEST_CASE(check_config_and_startup_errors) {
+  auto& s = ops_stack();
+  std::string out;
+  BOOST_TEST(run({bin_path("amo-connect"), "check-config"}, &out, s.env) == 0, out);
+  BOOST_TEST(out.find("database: ok") != std::string::npos);
+  BOOST_TEST(out.find("AMO_DOMAIN=reforyou.amocrm.ru") != std::string::npos);
+  for (auto k : {"JWT_SECRET", "AMO_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY"})
+    BOOST_TEST_CONTEXT(k) { BOOST_TEST(out.find(s.env.at(k)) == std::string::npos); }
+  // A missing or malformed value stops start-up with one line naming the variable.
+  auto env = s.env;
+  env["JWT_SECRET"] = "short";
+  std::string err;
+  BOOST_TEST(run({bin_path("amo-connect"), "serve"}, &err, env) == 2);
+  BOOST_TEST(err.find("JWT_SECRET") != std::string::npos, err);
+  BOOST_TEST(std::count(err.begin(), err.end(), '\n') == 1, err);
+  env = s.env;
+  env["TOKEN_ENCRYPTION_KEY"] = "";
+  BOOST_TEST(run({bin_path("amo-connect"), "check-config"}, &err, env) == 2);
+  BOOST_TEST(err.find("TOKEN_ENCRYPTION_KEY") != std::string::npos, err);
+  // The database unreachable: check-config says so and fails.
+  env = s.env;
+  env["DATABASE_URL"] = "postgresql:///nope?host=/nonexistent";
+  BOOST_TEST(run({bin_path("amo-connect"), "check-config"}, &err, env) == 1);
+  BOOST_TEST(err.find("database check failed") != std::string::npos, err);
+}
+
+BOOST_AUTO_TEST_CASE(amocrm_unreachable) {
+  auto& s = ops_stack();
+  s.sim_reset();
+  connect_user(s, "ops-down");
+  auto g = issue_code(s);
+  auto state = new_state(s, "ops-down-2");
+  s.restart_server(0, {{"AMO_BASE_URL", "http://127.0.0.1:1"}});
+  auto r = http_get(s.api("/test"), {s.auth("ops-down")});
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(error_code(r) == "amo_unavailable");
+  BOOST_TEST(!r.header("retry-after").empty());
+  auto page = http_get(callback_url(s, g.code, state, g.referer));
+  BOOST_TEST(page.status == 502);
+  BOOST_TEST(page.body.find("error=exchange_failed") != std::string::npos);
+  s.restart_server(0);
+  // The state was given back after the transient failure: the same link works now.
+  BOOST_TEST(http_get(callback_url(s, g.code, state, g.referer)).status == 200);
+  BOOST_TEST(http_get(s.api("/test"), {s.auth("ops-down")}).status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
