@@ -167,30 +167,27 @@ TokenSet Client::token_request(const std::string& host, const std::string& body,
   return t;
 }
 
-TokenSet Client::exchange_code(const std::string& host, const std::string& code) {
+TokenSet Client::grant(const std::string& host, const char* grant_type, const char* field,
+                       const std::string& value) {
   std::string body = json::write([&](json::Writer& w) {
     w.StartObject();
     json::kv(w, "client_id", cfg_.amo_client_id);
     json::kv(w, "client_secret", cfg_.amo_client_secret);
-    json::kv(w, "grant_type", "authorization_code");
-    json::kv(w, "code", code);
+    json::kv(w, "grant_type", grant_type);
+    json::kv(w, field, value);
     json::kv(w, "redirect_uri", cfg_.amo_redirect_uri);
     w.EndObject();
   });
-  return token_request(host, body, "oauth2/access_token:authorization_code");
+  std::string label = std::string("oauth2/access_token:") + grant_type;
+  return token_request(host, body, label.c_str());
+}
+
+TokenSet Client::exchange_code(const std::string& host, const std::string& code) {
+  return grant(host, "authorization_code", "code", code);
 }
 
 TokenSet Client::refresh(const std::string& host, const std::string& refresh_token) {
-  std::string body = json::write([&](json::Writer& w) {
-    w.StartObject();
-    json::kv(w, "client_id", cfg_.amo_client_id);
-    json::kv(w, "client_secret", cfg_.amo_client_secret);
-    json::kv(w, "grant_type", "refresh_token");
-    json::kv(w, "refresh_token", refresh_token);
-    json::kv(w, "redirect_uri", cfg_.amo_redirect_uri);
-    w.EndObject();
-  });
-  return token_request(host, body, "oauth2/access_token:refresh_token");
+  return grant(host, "refresh_token", "refresh_token", refresh_token);
 }
 
 ApiResponse Client::get(const std::string& host, const std::string& path_and_query,

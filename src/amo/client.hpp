@@ -83,6 +83,8 @@ class Client {
   Raw perform(const std::string& method, const std::string& url, const std::string& body,
               const std::string& bearer, const char* endpoint_label);
   TokenSet token_request(const std::string& host, const std::string& body, const char* label);
+  TokenSet grant(const std::string& host, const char* grant_type, const char* field,
+                 const std::string& value);
 
   const Config& cfg_;
   Metrics& metrics_;

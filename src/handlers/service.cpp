@@ -17,20 +17,18 @@ Response readyz(const Request&, Context& ctx) {
 Response metrics(const Request&, Context& ctx) {
   auto body = ctx.metrics.render([&](std::string& out) {
     auto s = ctx.db.stats();
-    out += "# HELP amo_db_pool_size Configured maximum of pooled connections.\n# TYPE amo_db_pool_size gauge\n";
-    out += "amo_db_pool_size " + std::to_string(s.size) + "\n";
-    out += "# HELP amo_db_pool_open Open pooled connections.\n# TYPE amo_db_pool_open gauge\n";
-    out += "amo_db_pool_open " + std::to_string(s.open) + "\n";
-    out += "# HELP amo_db_pool_in_use Leased pooled connections.\n# TYPE amo_db_pool_in_use gauge\n";
-    out += "amo_db_pool_in_use " + std::to_string(s.in_use) + "\n";
-    out += "# HELP amo_db_pool_waits_total Acquisitions that had to wait.\n# TYPE amo_db_pool_waits_total counter\n";
-    out += "amo_db_pool_waits_total " + std::to_string(s.waits) + "\n";
-    out += "# HELP amo_db_pool_wait_seconds_total Time spent waiting for a connection.\n# TYPE amo_db_pool_wait_seconds_total counter\n";
-    out += "amo_db_pool_wait_seconds_total " + std::to_string(s.wait_seconds_total) + "\n";
-    out += "# HELP amo_db_pool_timeouts_total Acquisitions that timed out.\n# TYPE amo_db_pool_timeouts_total counter\n";
-    out += "amo_db_pool_timeouts_total " + std::to_string(s.timeouts) + "\n";
-    out += "# HELP amo_db_pool_broken_total Connections dropped as broken.\n# TYPE amo_db_pool_broken_total counter\n";
-    out += "amo_db_pool_broken_total " + std::to_string(s.broken) + "\n";
+    auto metric = [&](const char* name, const char* type, const char* help, const std::string& value) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+             name + " " + value + "\n";
+    };
+    metric("amo_db_pool_size", "gauge", "Configured maximum of pooled connections.", std::to_string(s.size));
+    metric("amo_db_pool_open", "gauge", "Open pooled connections.", std::to_string(s.open));
+    metric("amo_db_pool_in_use", "gauge", "Leased pooled connections.", std::to_string(s.in_use));
+    metric("amo_db_pool_waits_total", "counter", "Acquisitions that had to wait.", std::to_string(s.waits));
+    metric("amo_db_pool_wait_seconds_total", "counter", "Time spent waiting for a connection.",
+           std::to_string(s.wait_seconds_total));
+    metric("amo_db_pool_timeouts_total", "counter", "Acquisitions that timed out.", std::to_string(s.timeouts));
+    metric("amo_db_pool_broken_total", "counter", "Connections dropped as broken.", std::to_string(s.broken));
   });
   return Response::text(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
 }

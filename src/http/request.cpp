@@ -12,19 +12,6 @@ int hex(char c) {
   return -1;
 }
 
-template <typename F>
-void for_each_param(std::string_view q, F&& f) {
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    std::string_view k = part.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-    if (!f(url_decode(k), v)) return;
-  }
-}
 }  // namespace
 
 std::string url_decode(std::string_view s) {
@@ -67,22 +54,30 @@ std::optional<std::string> Request::header(std::string_view lower_name) const {
   return it->second;
 }
 
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    std::string_view k = part.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    out.emplace_back(url_decode(k), url_decode(v));
+  }
+  return out;
+}
+
 std::optional<std::string> Request::param(std::string_view name) const {
-  std::optional<std::string> found;
-  for_each_param(query, [&](const std::string& k, std::string_view v) {
-    if (k != name) return true;
-    found = url_decode(v);
-    return false;
-  });
-  return found;
+  for (auto& [k, v] : parse_query(query))
+    if (k == name) return v;
+  return std::nullopt;
 }
 
 std::map<std::string, std::string> Request::params() const {
   std::map<std::string, std::string> out;
-  for_each_param(query, [&](const std::string& k, std::string_view v) {
-    out.emplace(k, url_decode(v));
-    return true;
-  });
+  for (auto& [k, v] : parse_query(query)) out.emplace(k, v);
   return out;
 }
 

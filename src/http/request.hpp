@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace amo::http {
 
@@ -23,6 +25,9 @@ struct Request {
   // All query parameters, decoded; a repeated name keeps its first value.
   std::map<std::string, std::string> params() const;
 };
+
+// A query string (or form body) → decoded (name, value) pairs, repeats kept, in order.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q);
 
 // Percent-decoding of one query component ('+' → space). Invalid escapes are kept as is.
 std::string url_decode(std::string_view s);

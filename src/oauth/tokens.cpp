@@ -57,26 +57,27 @@ Sealed seal(const Context& ctx, const std::string& user, const std::string& acce
                 ctx.cipher.encrypt(refresh, aad(user, "refresh")), ctx.cipher.current_id()};
 }
 
-std::string open_access(const Context& ctx, const std::string& user, const std::string& blob,
-                        const std::string& key_id) {
+namespace {
+std::string open_token(const Context& ctx, const std::string& user, const std::string& blob,
+                       const std::string& key_id, const char* column) {
   try {
-    return ctx.cipher.decrypt(blob, key_id, aad(user, "access"));
+    return ctx.cipher.decrypt(blob, key_id, aad(user, column));
   } catch (const crypto::CryptoError&) {
     log::error("stored token cannot be decrypted (key missing or data damaged)",
                [&](json::Writer& w) { json::kv(w, "key_id", key_id); });
     throw ApiError(Err::kReauthRequired, "Stored amoCRM tokens cannot be read; connect again");
   }
 }
+}  // namespace
+
+std::string open_access(const Context& ctx, const std::string& user, const std::string& blob,
+                        const std::string& key_id) {
+  return open_token(ctx, user, blob, key_id, "access");
+}
 
 std::string open_refresh(const Context& ctx, const std::string& user, const std::string& blob,
                          const std::string& key_id) {
-  try {
-    return ctx.cipher.decrypt(blob, key_id, aad(user, "refresh"));
-  } catch (const crypto::CryptoError&) {
-    log::error("stored token cannot be decrypted (key missing or data damaged)",
-               [&](json::Writer& w) { json::kv(w, "key_id", key_id); });
-    throw ApiError(Err::kReauthRequired, "Stored amoCRM tokens cannot be read; connect again");
-  }
+  return open_token(ctx, user, blob, key_id, "refresh");
 }
 
 Session session(Context& ctx, const std::string& user) {

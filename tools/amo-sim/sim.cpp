@@ -78,21 +78,6 @@ Response injected(const FailNext& f) {
   return r;
 }
 
-// Query string (or form body) → decoded (name, value) pairs, repeats kept, in order.
-std::vector<std::pair<std::string, std::string>> parse_pairs(std::string_view q) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    if (part.empty()) continue;
-    auto eq = part.find('=');
-    std::string_view k = part.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-    out.emplace_back(url_decode(k), url_decode(v));
-  }
-  return out;
-}
 
 bool parse_int(const std::string& s, int64_t& out) {
   if (s.empty() || s.size() > 18) return false;
@@ -362,7 +347,7 @@ Response Sim::access_token(const Request& req) {
     }
   }
   if (!parsed) {
-    for (auto& [k, v] : parse_pairs(req.body)) f.emplace(k, v);
+    for (auto& [k, v] : amo::http::parse_query(req.body)) f.emplace(k, v);
   }
   auto field = [&](const char* name) -> std::string {
     auto it = f.find(name);
@@ -632,7 +617,7 @@ Response Sim::api_leads(const Request& req) {
     return Response::text(400, std::move(body), "application/problem+json");
   };
 
-  for (auto& [key, value] : parse_pairs(req.query)) {
+  for (auto& [key, value] : amo::http::parse_query(req.query)) {
     std::string base;
     std::vector<std::string> segs;
     if (!split_brackets(key, base, segs)) continue;
