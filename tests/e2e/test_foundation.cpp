@@ -151,4 +151,15 @@ BOOST_AUTO_TEST_CASE(database_restart_is_survived) {
   BOOST_TEST(good == 20);
 }
 
+BOOST_AUTO_TEST_CASE(systemd_socket_activation) {
+  StackOptions o;
+  o.sim = false;
+  o.socket_activation = true;
+  Stack s(o);
+  auto r = http_get(s.api("/status"), {s.auth("activated")});
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(body_json(r)["data"]["connected"].IsFalse());
+  BOOST_TEST(s.server_log().find("\"msg\":\"listening\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -137,8 +137,14 @@ void Stack::start_server(int i, const std::map<std::string, std::string>& extra)
   auto e = env;
   e["FCGI_SOCKET"] = sockets_[static_cast<size_t>(i)];
   for (auto& [k, v] : extra) e[k] = v;
-  servers_[static_cast<size_t>(i)]->start({bin_path("amo-connect"), "serve"}, e,
-                                          dir + "/server-" + std::to_string(i) + ".log");
+  std::vector<std::string> argv = {bin_path("amo-connect"), "serve"};
+  if (opts_.socket_activation) {
+    e["FCGI_SOCKET"] = "/nonexistent/not-used.sock";
+    std::vector<std::string> pre = {"systemd-socket-activate", "-l", sockets_[static_cast<size_t>(i)]};
+    for (auto& [k, v] : e) pre.push_back("--setenv=" + k);  // it passes only what it is told
+    argv.insert(argv.begin(), pre.begin(), pre.end());
+  }
+  servers_[static_cast<size_t>(i)]->start(argv, e, dir + "/server-" + std::to_string(i) + ".log");
   // Ready when the socket exists.
   for (int t = 0; t < 400; ++t) {
     if (::access(sockets_[static_cast<size_t>(i)].c_str(), F_OK) == 0 &&

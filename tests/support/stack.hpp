@@ -34,6 +34,9 @@ struct StackOptions {
   bool sim = true;
   int servers = 1;  // `amo-connect serve` processes behind one nginx upstream
   std::map<std::string, std::string> env;  // extra/overriding server environment
+  // Start the servers the way systemd's amo-connect.socket does: the socket is created by
+  // systemd-socket-activate and passed as fd 3 (LISTEN_FDS); FCGI_SOCKET is not used.
+  bool socket_activation = false;
 };
 
 class Stack {
