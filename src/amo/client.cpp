@@ -162,7 +162,8 @@ TokenSet Client::token_request(const std::string& host, const std::string& body,
     throw AmoError(Failure::kGarbage, r.status, "amoCRM token answer lacks tokens");
   t.access_token = *access;
   t.refresh_token = *refresh;
-  t.expires_in = *expires;
+  // amoCRM says 86400; keep whatever it says within sane bounds.
+  t.expires_in = std::clamp<int64_t>(*expires, 60, 90 * 86400);
   t.server_time = json::get_int(d, "server_time").value_or(0);
   return t;
 }

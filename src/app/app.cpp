@@ -42,6 +42,17 @@ http::Response App::handle(http::Request& req, bool too_large) {
     resp = http::error_response(e);
   } catch (const pqxx::broken_connection&) {
     resp = http::error_response(http::ApiError(http::Err::kDbUnavailable, {}, 2));
+  } catch (const pqxx::sql_error& e) {
+    // lock_timeout / statement_timeout: the database is busy, not broken; anything else
+    // is our bug. Neither SQL nor its text reaches the client.
+    bool busy = e.sqlstate() == "55P03" || e.sqlstate() == "57014";
+    log::error(busy ? "database busy" : "database error", [&](json::Writer& w) {
+      json::kv(w, "request_id", req.request_id);
+      json::kv(w, "route", match.route);
+      json::kv(w, "sqlstate", e.sqlstate());
+    });
+    resp = http::error_response(busy ? http::ApiError(http::Err::kDbUnavailable, "The database is busy; retry later", 1)
+                                     : http::ApiError(http::Err::kInternal));
   } catch (const std::exception& e) {
     log::error("unhandled error", [&](json::Writer& w) {
       json::kv(w, "request_id", req.request_id);

@@ -13,8 +13,46 @@ std::string write(const std::function<void(Writer&)>& fill) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+namespace {
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
+size_t utf8_len(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((c == 0xE0 && b(i + 1) < 0xA0) || (c == 0xED && b(i + 1) >= 0xA0))) return 0;
+  if (n == 4 && ((c == 0xF0 && b(i + 1) < 0x90) || (c == 0xF4 && b(i + 1) >= 0x90))) return 0;
+  return n;
+}
+}  // namespace
+
 void str(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  // Text from amoCRM or a request may be invalid UTF-8: never write invalid JSON.
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t n = utf8_len(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == s.size()) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return;
+  }
+  std::string clean(s.substr(0, i));
+  while (i < s.size()) {
+    size_t n = utf8_len(s, i);
+    if (n == 0) {
+      clean += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      clean.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 void str_or_null(Writer& w, const std::optional<std::string>& s) {
   if (s) str(w, *s); else w.Null();

@@ -738,3 +738,20 @@ BOOST_AUTO_TEST_CASE(app_logs_without_secrets_at_debug) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(json_text)
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_never_makes_invalid_json) {
+  static const char kBad[] = "ok \xC3\xA9 \xFF\xFE bad \xE2\x82 end \xED\xA0\x80";
+  std::string bad(kBad, sizeof kBad - 1);
+  std::string out = amo::json::write([&](amo::json::Writer& w) { amo::json::str(w, bad); });
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag>(out.c_str());
+  BOOST_TEST(!d.HasParseError(), out);
+  BOOST_TEST(out.find("\xC3\xA9") != std::string::npos);      // valid text kept
+  BOOST_TEST(out.find("\xEF\xBF\xBD") != std::string::npos);  // invalid bytes replaced
+  std::string cyr = "Квартира на Подолі";
+  BOOST_TEST(amo::json::write([&](amo::json::Writer& w) { amo::json::str(w, cyr); }) == "\"" + cyr + "\"");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
