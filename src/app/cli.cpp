@@ -232,7 +232,11 @@ int run_cli(int argc, char** argv) {
     std::cerr << "amo-connect: configuration error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "amo-connect: " << cmd << " failed: " << e.what() << "\n";
+    std::string what = e.what();  // PostgreSQL messages span lines: keep it to one
+    for (char& c : what)
+      if (c == '\n' || c == '\r') c = ' ';
+    while (!what.empty() && what.back() == ' ') what.pop_back();
+    std::cerr << "amo-connect: " << cmd << " failed: " << what << "\n";
     return 1;
   }
 }
