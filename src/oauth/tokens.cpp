@@ -167,7 +167,7 @@ Session refresh(Context& ctx, const std::string& user, int64_t seen_version, boo
 }
 
 void pace(Context& ctx, const std::string& host) {
-  const int64_t step_ms = static_cast<int64_t>(std::ceil(1000.0 / ctx.cfg.amo_rate_limit_rps * 1.1)) + 5;
+  const int64_t step_ms = static_cast<int64_t>(std::ceil(1000.0 / ctx.cfg.amo_rate_limit_rps * 1.2)) + 10;
   const int64_t max_wait = ctx.cfg.amo_rate_limit_max_wait_ms;
   auto wait = ctx.db.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
