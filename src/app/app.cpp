@@ -22,6 +22,7 @@ App::App(Context& ctx) : ctx_(ctx) { register_routes(router_); }
 
 http::Response App::handle(http::Request& req, bool too_large) {
   auto start = std::chrono::steady_clock::now();
+  ctx_.metrics.begin_request();
   if (req.request_id.empty()) req.request_id = crypto::hex(crypto::random_bytes(8));
   log::take_upstream();  // start this request's list of amoCRM calls empty
   auto match = router_.match(req.method, req.path);
@@ -66,6 +67,7 @@ http::Response App::handle(http::Request& req, bool too_large) {
   resp.set_header("X-Request-Id", req.request_id);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ctx_.metrics.request(match.route, match.handler ? req.method : "other", resp.status, secs);
+  ctx_.metrics.end_request();
   if (log::enabled(LogLevel::kInfo)) {
     log::info("request", [&](json::Writer& w) {
       json::kv(w, "request_id", req.request_id);

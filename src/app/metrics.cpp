@@ -53,6 +53,9 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
   out.reserve(8192);
   out += "# HELP amo_build_info Build information.\n# TYPE amo_build_info gauge\n";
   out += "amo_build_info{version=\"" AMO_VERSION "\"} 1\n";
+  out += "# HELP amo_http_requests_in_flight Requests being handled now.\n";
+  out += "# TYPE amo_http_requests_in_flight gauge\n";
+  out += "amo_http_requests_in_flight " + std::to_string(in_flight_.load()) + "\n";
   std::lock_guard<std::mutex> lk(mu_);
   out += "# HELP amo_http_requests_total HTTP requests by route, method and status.\n";
   out += "# TYPE amo_http_requests_total counter\n";

@@ -1,6 +1,7 @@
 #pragma once
 // Process metrics in Prometheus text format (counters and histograms, label sets as keys).
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,6 +16,9 @@ class Metrics {
   void request(const std::string& route, const std::string& method, int status, double seconds);
   void amo_call(const std::string& endpoint, int status, double seconds);  // status 0: no answer
   void refresh(const std::string& outcome);  // ok, rejected, transient, waited
+  // Requests being handled right now (the scrape itself included).
+  void begin_request() { in_flight_.fetch_add(1); }
+  void end_request() { in_flight_.fetch_sub(1); }
   // Renders everything; `extra` appends gauges known elsewhere (pool, in-flight).
   std::string render(const std::function<void(std::string&)>& extra = {}) const;
 
@@ -27,6 +31,7 @@ class Metrics {
     double sum = 0;
     void observe(double v);
   };
+  std::atomic<int64_t> in_flight_{0};
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> latency_;

@@ -308,7 +308,7 @@ BOOST_FIXTURE_TEST_CASE(api_key_exchange, Fresh) {
   BOOST_TEST(std::string(d["message"].GetString()) == "API key exchange request accepted");
   BOOST_TEST(std::string(d["note"].GetString()) == "Authorization code will be sent to redirect URI");
   // amoCRM delivers the code to the callback with from_exchange=1; it answers JSON 200.
-  for (int i = 0; i < 100 && counter(crm(), "last_delivery_status") == 0; ++i) sleep_ms(50);
+  for (int i = 0; i < 400 && counter(crm(), "last_delivery_status") == 0; ++i) sleep_ms(50);
   BOOST_TEST(counter(crm(), "last_delivery_status") == 200);
   auto st = body_json(http_get(crm().api("/status"), {crm().auth("ak-1")}));
   BOOST_TEST(st["data"]["connected"].IsTrue());

@@ -31,7 +31,13 @@ BOOST_AUTO_TEST_CASE(sigterm_finishes_in_flight_requests) {
   sim_post(s, "/_sim/knobs", "{\"latency_ms\":1500}");
   HttpResult in_flight;
   std::thread t([&] { in_flight = http_get(s.api("/test"), {s.auth("ops-term")}); });
-  sleep_ms(500);  // the request is now waiting on amoCRM inside the server
+  // Wait until the request is inside the server (the scrape itself is the other one).
+  bool inside = false;
+  for (int i = 0; i < 400 && !inside; ++i) {
+    inside = http_get(s.base + "/metrics").body.find("amo_http_requests_in_flight 2") != std::string::npos;
+    if (!inside) sleep_ms(25);
+  }
+  BOOST_REQUIRE(inside);
   int rc = s.server(0).stop(15, 20000);
   t.join();
   sim_post(s, "/_sim/knobs", "{\"latency_ms\":0}");
@@ -113,7 +119,7 @@ BOOST_AUTO_TEST_CASE(request_log_lines_and_no_secret_anywhere) {
   const std::string api_key = "api-key-" + amo::crypto::hex(amo::crypto::random_bytes(8));
   http("POST", s.api("/exchange-api-key"), {s.auth("ops-log-2"), "Content-Type: application/json"},
        "{\"login\":\"ops@example.com\",\"api_key\":\"" + api_key + "\"}");
-  for (int i = 0; i < 100 && counter(s, "last_delivery_status") == 0; ++i) sleep_ms(50);
+  for (int i = 0; i < 400 && counter(s, "last_delivery_status") == 0; ++i) sleep_ms(50);
   std::string row = s.pg->psql("SELECT encode(access_token_enc,'hex') FROM amo_connection WHERE user_id = 'ops-log'");
   http("POST", s.api("/disconnect"), {s.auth("ops-log")});
 
