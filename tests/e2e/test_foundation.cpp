@@ -151,6 +151,16 @@ BOOST_AUTO_TEST_CASE(database_restart_is_survived) {
   BOOST_TEST(good == 20);
 }
 
+BOOST_AUTO_TEST_CASE(request_id_travels_from_nginx_and_back) {
+  auto& s = shared_stack();
+  auto r = http_get(s.api("/status"), {s.auth("rid-user"), "X-Request-Id: injected\"value"});
+  std::string id = r.header("x-request-id");
+  BOOST_REQUIRE_EQUAL(id.size(), 32u);  // nginx's $request_id, not the client's header
+  BOOST_TEST(read_file(s.dir + "/nginx/access.log").find("\"request_id\":\"" + id + "\"") != std::string::npos);
+  BOOST_TEST(s.server_log().find("\"request_id\":\"" + id + "\"") != std::string::npos);
+  BOOST_TEST(s.server_log().find("injected") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(systemd_socket_activation) {
   StackOptions o;
   o.sim = false;
