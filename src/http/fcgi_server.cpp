@@ -1,6 +1,8 @@
 #include "http/fcgi_server.hpp"
 
 #include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -119,11 +121,18 @@ int FcgiServer::open_listen_socket(const std::string& spec) {
 FcgiServer::FcgiServer(int listen_fd, int threads, Dispatch dispatch)
     : listen_fd_(listen_fd), threads_(threads), dispatch_(std::move(dispatch)) {}
 
-void FcgiServer::worker() {
+void FcgiServer::worker(size_t index) {
   FCGX_Request fr;
-  if (FCGX_InitRequest(&fr, listen_fd_, 0) != 0) return;
+  if (FCGX_InitRequest(&fr, listen_fd_, FCGI_FAIL_ACCEPT_ON_INTR) != 0) return;
   while (!stopping_.load()) {
-    if (FCGX_Accept_r(&fr) < 0) break;
+    idle_[index].store(true);
+    int rc = stopping_.load() ? -1 : FCGX_Accept_r(&fr);
+    idle_[index].store(false);
+    if (rc < 0) {
+      if (stopping_.load()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(errno == EINTR ? 0 : 10));
+      continue;
+    }
     in_flight_.fetch_add(1);
     Request req;
     bool too_large = false;
@@ -134,25 +143,39 @@ void FcgiServer::worker() {
     in_flight_.fetch_sub(1);
   }
   FCGX_Free(&fr, 1);
+  alive_.fetch_sub(1);
 }
 
 void FcgiServer::run(int grace_s) {
+  // SIGUSR1 interrupts a worker's accept (no SA_RESTART) so it can see stopping_.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  ::sigaction(SIGUSR1, &sa, nullptr);
+
+  idle_ = std::make_unique<std::atomic<bool>[]>(static_cast<size_t>(threads_));
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(threads_));
-  for (int i = 0; i < threads_; ++i) pool.emplace_back([this] { worker(); });
+  alive_.store(threads_);
+  for (int i = 0; i < threads_; ++i) pool.emplace_back([this, i] { worker(static_cast<size_t>(i)); });
   while (!stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  // Stop accepting; let in-flight requests finish within the grace period.
+  // Stop accepting: wake the idle workers (again and again: one may be just entering
+  // accept); busy ones finish their request first. Bounded by the grace period.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
-  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+  while (alive_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < threads_; ++i)
+      if (idle_[static_cast<size_t>(i)].load()) ::pthread_kill(pool[static_cast<size_t>(i)].native_handle(), SIGUSR1);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  // Threads still blocked on an idle kept-alive connection are left to process exit.
-  for (auto& t : pool) t.detach();
+  }
+  for (auto& t : pool) {
+    if (alive_.load() == 0) t.join(); else t.detach();
+  }
 }
 
 void FcgiServer::request_stop() {
   stopping_.store(true);
   FCGX_ShutdownPending();
-  ::shutdown(listen_fd_, SHUT_RDWR);
 }
 
 }  // namespace amo::http

@@ -4,6 +4,7 @@
 // FastCGI types.
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "http/request.hpp"
@@ -26,17 +27,21 @@ class FcgiServer {
   FcgiServer(int listen_fd, int threads, Dispatch dispatch);
   // Serves until request_stop(); then waits for in-flight requests (at most grace_s).
   void run(int grace_s = 20);
-  // Async-signal-safe enough to call from a signal-handling thread.
+  // Stops accepting: idle workers are woken with SIGUSR1 (their accept fails with EINTR).
+  // The listening socket itself is left alone: under systemd socket activation it belongs
+  // to systemd and serves the next instance.
   void request_stop();
   int in_flight() const { return in_flight_.load(); }
 
  private:
-  void worker();
+  void worker(size_t index);
   int listen_fd_;
   int threads_;
   Dispatch dispatch_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  std::unique_ptr<std::atomic<bool>[]> idle_;  // per worker: blocked in accept
+  std::atomic<int> alive_{0};
 };
 
 }  // namespace amo::http

@@ -170,6 +170,12 @@ BOOST_AUTO_TEST_CASE(systemd_socket_activation) {
   BOOST_TEST(r.status == 200);
   BOOST_TEST(body_json(r)["data"]["connected"].IsFalse());
   BOOST_TEST(s.server_log().find("\"msg\":\"listening\"") != std::string::npos);
+  // A restart (as systemd does it: same listening socket) serves again: stopping must not
+  // have shut down the socket that systemd keeps for the next instance.
+  s.restart_server(0);
+  BOOST_TEST(http_get(s.api("/status"), {s.auth("activated")}).status == 200);
+  s.restart_server(0);
+  BOOST_TEST(http_get(s.api("/status"), {s.auth("activated")}).status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,10 +4,12 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -55,10 +57,20 @@ Process::~Process() {
 }
 
 void Process::start(const std::vector<std::string>& argv,
-                    const std::map<std::string, std::string>& env, const std::string& log_path) {
+                    const std::map<std::string, std::string>& env, const std::string& log_path,
+                    int listen_fd) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    if (listen_fd >= 0) {
+      if (listen_fd != 3) {
+        ::dup2(listen_fd, 3);
+      } else {
+        ::fcntl(3, F_SETFD, 0);
+      }
+      ::setenv("LISTEN_FDS", "1", 1);
+      ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+    }
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
@@ -100,6 +112,17 @@ int Process::stop(int sig, int timeout_ms) {
   pid_ = -1;
   status_ = st;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
+int listen_unix(const std::string& path) {
+  ::unlink(path.c_str());
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(s, 1024) != 0)
+    throw std::runtime_error("cannot listen on " + path);
+  return s;
 }
 
 int free_port() {

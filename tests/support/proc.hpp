@@ -17,8 +17,10 @@ class Process {
   Process& operator=(const Process&) = delete;
   ~Process();
   // Starts argv with the current environment plus `env`; stdout+stderr appended to log_path.
+  // `listen_fd` ≥ 0: passed as fd 3 the way systemd's socket activation does
+  // (LISTEN_FDS=1, LISTEN_PID=<child>).
   void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-             const std::string& log_path);
+             const std::string& log_path, int listen_fd = -1);
   bool running();
   // Sends `sig` and waits up to timeout_ms; SIGKILL after that. Returns exit status (or -signal).
   int stop(int sig = 15, int timeout_ms = 10000);
@@ -29,6 +31,8 @@ class Process {
   int status_ = 0;
 };
 
+// A listening unix socket at `path` (what systemd's .socket unit creates and keeps).
+int listen_unix(const std::string& path);
 // A free TCP port on 127.0.0.1.
 int free_port();
 void sleep_ms(int ms);

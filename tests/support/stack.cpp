@@ -129,6 +129,7 @@ Stack::~Stack() {
   nginx_.stop(15, 5000);
   for (auto& s : servers_) s->stop(15, 10000);
   sim_proc_.stop(15, 5000);
+  for (int fd : listen_fds_) ::close(fd);
   pg->stop();
   if (!std::getenv("AMO_KEEP_TEST_DIR")) run({"rm", "-rf", dir});
 }
@@ -137,14 +138,14 @@ void Stack::start_server(int i, const std::map<std::string, std::string>& extra)
   auto e = env;
   e["FCGI_SOCKET"] = sockets_[static_cast<size_t>(i)];
   for (auto& [k, v] : extra) e[k] = v;
-  std::vector<std::string> argv = {bin_path("amo-connect"), "serve"};
+  int fd = -1;
   if (opts_.socket_activation) {
     e["FCGI_SOCKET"] = "/nonexistent/not-used.sock";
-    std::vector<std::string> pre = {"systemd-socket-activate", "-l", sockets_[static_cast<size_t>(i)]};
-    for (auto& [k, v] : e) pre.push_back("--setenv=" + k);  // it passes only what it is told
-    argv.insert(argv.begin(), pre.begin(), pre.end());
+    if (listen_fds_.size() <= static_cast<size_t>(i)) listen_fds_.push_back(listen_unix(sockets_[static_cast<size_t>(i)]));
+    fd = listen_fds_[static_cast<size_t>(i)];
   }
-  servers_[static_cast<size_t>(i)]->start(argv, e, dir + "/server-" + std::to_string(i) + ".log");
+  servers_[static_cast<size_t>(i)]->start({bin_path("amo-connect"), "serve"}, e,
+                                          dir + "/server-" + std::to_string(i) + ".log", fd);
   // Ready when the socket exists.
   for (int t = 0; t < 400; ++t) {
     if (::access(sockets_[static_cast<size_t>(i)].c_str(), F_OK) == 0 &&
@@ -159,7 +160,7 @@ void Stack::start_server(int i, const std::map<std::string, std::string>& extra)
 
 void Stack::restart_server(int i, const std::map<std::string, std::string>& extra) {
   servers_[static_cast<size_t>(i)]->stop(15, 10000);
-  ::unlink(sockets_[static_cast<size_t>(i)].c_str());
+  if (!opts_.socket_activation) ::unlink(sockets_[static_cast<size_t>(i)].c_str());
   start_server(i, extra);
   wait_http(base + "/healthz", 20000);
 }

@@ -34,8 +34,9 @@ struct StackOptions {
   bool sim = true;
   int servers = 1;  // `amo-connect serve` processes behind one nginx upstream
   std::map<std::string, std::string> env;  // extra/overriding server environment
-  // Start the servers the way systemd's amo-connect.socket does: the socket is created by
-  // systemd-socket-activate and passed as fd 3 (LISTEN_FDS); FCGI_SOCKET is not used.
+  // Start the servers the way systemd's amo-connect.socket does: the stack creates and
+  // keeps the listening socket and passes it as fd 3 (LISTEN_FDS) to every start of the
+  // server, restarts included; FCGI_SOCKET is not used.
   bool socket_activation = false;
 };
 
@@ -72,6 +73,7 @@ class Stack {
   StackOptions opts_;
   std::vector<std::unique_ptr<Process>> servers_;
   std::vector<std::string> sockets_;
+  std::vector<int> listen_fds_;  // socket activation: held like systemd holds them
   Process sim_proc_, nginx_;
 };
 
