@@ -88,6 +88,16 @@ std::optional<int64_t> member_int(const rapidjson::Value& o, const char* k) {
   return it->value.GetInt64();
 }
 
+// A string member as JSON (embedded NULs kept), or null.
+void str_or_null(json::Writer& w, const rapidjson::Value& o, const char* key) {
+  w.Key(key);
+  auto it = o.FindMember(key);
+  if (it != o.MemberEnd() && it->value.IsString())
+    json::str(w, std::string_view(it->value.GetString(), it->value.GetStringLength()));
+  else
+    w.Null();
+}
+
 void int_or_null(json::Writer& w, const char* key, const std::optional<int64_t>& v) {
   w.Key(key);
   if (v) w.Int64(*v); else w.Null();
@@ -170,9 +180,7 @@ Response leads(const Request& req, Context& ctx) {
             if (!l.IsObject()) continue;
             w.StartObject();
             int_or_null(w, "id", member_int(l, "id"));
-            w.Key("name");
-            auto nm = l.FindMember("name");
-            if (nm != l.MemberEnd() && nm->value.IsString()) json::str(w, nm->value.GetString()); else w.Null();
+            str_or_null(w, l, "name");
             int_or_null(w, "price", member_int(l, "price"));
             int_or_null(w, "statusId", member_int(l, "status_id"));
             int_or_null(w, "pipelineId", member_int(l, "pipeline_id"));
@@ -213,8 +221,7 @@ Response pipelines(const Request& req, Context& ctx) {
           if (!p.IsObject()) continue;
           w.StartObject();
           int_or_null(w, "id", member_int(p, "id"));
-          w.Key("name");
-          if (p.HasMember("name") && p["name"].IsString()) json::str(w, p["name"].GetString()); else w.Null();
+          str_or_null(w, p, "name");
           json::kv(w, "isMain", p.HasMember("is_main") && p["is_main"].IsBool() && p["is_main"].GetBool());
           w.Key("statuses");
           w.StartArray();
@@ -225,10 +232,8 @@ Response pipelines(const Request& req, Context& ctx) {
               if (!s.IsObject()) continue;
               w.StartObject();
               int_or_null(w, "id", member_int(s, "id"));
-              for (const char* k : {"name", "color"}) {
-                w.Key(k);
-                if (s.HasMember(k) && s[k].IsString()) json::str(w, s[k].GetString()); else w.Null();
-              }
+              str_or_null(w, s, "name");
+              str_or_null(w, s, "color");
               int_or_null(w, "type", member_int(s, "type"));
               w.EndObject();
             }
