@@ -1,7 +1,6 @@
 #include "amo/client.hpp"
 
 #include <curl/curl.h>
-
 #include <strings.h>
 
 #include <algorithm>
@@ -75,13 +74,17 @@ void rethrow_as_api_error(const AmoError& e) {
   using http::ApiError;
   using http::Err;
   switch (e.kind) {
-    case Failure::kTimeout: throw ApiError(Err::kAmoTimeout);
-    case Failure::kNetwork: throw ApiError(Err::kAmoUnavailable, {}, 5);
-    case Failure::kRateLimited: throw ApiError(Err::kAmoRateLimited, {}, e.retry_after.value_or(1));
+    case Failure::kTimeout:
+      throw ApiError(Err::kAmoTimeout);
+    case Failure::kNetwork:
+      throw ApiError(Err::kAmoUnavailable, {}, 5);
+    case Failure::kRateLimited:
+      throw ApiError(Err::kAmoRateLimited, {}, e.retry_after.value_or(1));
     case Failure::kServer:
       if (e.status == 503) throw ApiError(Err::kAmoUnavailable, {}, e.retry_after.value_or(5));
       throw ApiError(Err::kAmoError);
-    case Failure::kGarbage: throw ApiError(Err::kAmoError, "amoCRM sent an answer that could not be read");
+    case Failure::kGarbage:
+      throw ApiError(Err::kAmoError, "amoCRM sent an answer that could not be read");
     case Failure::kRejected:
       if (e.status == 403) throw ApiError(Err::kForbidden, "amoCRM refused access to this account");
       throw ApiError(Err::kAmoError);
@@ -137,20 +140,25 @@ Client::Raw Client::perform(const std::string& method, const std::string& url,
   curl_slist_free_all(headers);
   metrics_.amo_call(endpoint_label, static_cast<int>(status), secs);
   log::record_upstream(endpoint_label, status, secs * 1000);
-  if (rc == CURLE_OPERATION_TIMEDOUT)
-    throw AmoError(Failure::kTimeout, 0, "amoCRM timed out");
+  if (rc == CURLE_OPERATION_TIMEDOUT) throw AmoError(Failure::kTimeout, 0, "amoCRM timed out");
   if (rc != CURLE_OK)
-    throw AmoError(Failure::kNetwork, 0, std::string("amoCRM unreachable: ") + curl_easy_strerror(rc));
+    throw AmoError(Failure::kNetwork, 0,
+                   std::string("amoCRM unreachable: ") + curl_easy_strerror(rc));
   return Raw{status, std::move(sink.body), sink.retry_after};
 }
 
-TokenSet Client::token_request(const std::string& host, const std::string& body, const char* label) {
+TokenSet Client::token_request(const std::string& host, const std::string& body,
+                               const char* label) {
   Raw r = perform("POST", origin_for(host) + "/oauth2/access_token", body, {}, label);
   if (r.status == 429)
-    throw AmoError(Failure::kRateLimited, r.status, "amoCRM rate limited the token request", {}, r.retry_after);
-  if (r.status >= 500) throw AmoError(Failure::kServer, r.status, "amoCRM token endpoint failed", problem_text(r.body), r.retry_after);
+    throw AmoError(Failure::kRateLimited, r.status, "amoCRM rate limited the token request", {},
+                   r.retry_after);
+  if (r.status >= 500)
+    throw AmoError(Failure::kServer, r.status, "amoCRM token endpoint failed", problem_text(r.body),
+                   r.retry_after);
   if (r.status != 200)
-    throw AmoError(Failure::kRejected, r.status, "amoCRM rejected the token request", problem_text(r.body));
+    throw AmoError(Failure::kRejected, r.status, "amoCRM rejected the token request",
+                   problem_text(r.body));
   rapidjson::Document d;
   if (!json::try_parse(r.body, d) || !d.IsObject())
     throw AmoError(Failure::kGarbage, r.status, "amoCRM token answer is not JSON");
@@ -208,12 +216,17 @@ void Client::exchange_api_key(const std::string& host, const std::string& login,
     json::kv(w, "state", state);
     w.EndObject();
   });
-  Raw r = perform("POST", origin_for(host) + "/oauth2/exchange_api_key", body, {}, "oauth2/exchange_api_key");
+  Raw r = perform("POST", origin_for(host) + "/oauth2/exchange_api_key", body, {},
+                  "oauth2/exchange_api_key");
   if (r.status == 202 || r.status == 200) return;
   if (r.status == 429)
-    throw AmoError(Failure::kRateLimited, r.status, "amoCRM rate limited the API-key exchange", {}, r.retry_after);
-  if (r.status >= 500) throw AmoError(Failure::kServer, r.status, "amoCRM API-key exchange failed", problem_text(r.body));
-  throw AmoError(Failure::kRejected, r.status, "amoCRM rejected the API-key exchange", problem_text(r.body));
+    throw AmoError(Failure::kRateLimited, r.status, "amoCRM rate limited the API-key exchange", {},
+                   r.retry_after);
+  if (r.status >= 500)
+    throw AmoError(Failure::kServer, r.status, "amoCRM API-key exchange failed",
+                   problem_text(r.body));
+  throw AmoError(Failure::kRejected, r.status, "amoCRM rejected the API-key exchange",
+                 problem_text(r.body));
 }
 
 Account Client::parse_account(const std::string& body) {

@@ -25,13 +25,19 @@ enum class Failure {
 struct AmoError : std::runtime_error {
   AmoError(Failure k, long st, std::string what_, std::string h = {},
            std::optional<int> retry = std::nullopt)
-      : std::runtime_error(std::move(what_)), kind(k), status(st), hint(std::move(h)), retry_after(retry) {}
+      : std::runtime_error(std::move(what_)),
+        kind(k),
+        status(st),
+        hint(std::move(h)),
+        retry_after(retry) {}
   Failure kind;
   long status;       // HTTP status, 0 when there was none
   std::string hint;  // problem+json hint/title/detail, trimmed
   std::optional<int> retry_after;
   // Rejected because the grant (code or refresh token) is invalid, used or revoked.
-  bool grant_rejected() const { return kind == Failure::kRejected && (status == 400 || status == 401); }
+  bool grant_rejected() const {
+    return kind == Failure::kRejected && (status == 400 || status == 401);
+  }
 };
 
 struct TokenSet {

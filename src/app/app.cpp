@@ -30,8 +30,8 @@ http::Response App::handle(http::Request& req, bool too_large) {
   try {
     if (!match.handler && match.allow.empty()) throw http::ApiError(http::Err::kNotFound);
     if (!match.handler) {
-      http::ApiError e(http::Err::kMethodNotAllowed,
-                       "Method " + req.method.substr(0, 16) + " is not allowed; use " + match.allow);
+      http::ApiError e(http::Err::kMethodNotAllowed, "Method " + req.method.substr(0, 16) +
+                                                         " is not allowed; use " + match.allow);
       e.headers.emplace_back("Allow", match.allow);
       throw e;
     }
@@ -52,8 +52,9 @@ http::Response App::handle(http::Request& req, bool too_large) {
       json::kv(w, "route", match.route);
       json::kv(w, "sqlstate", e.sqlstate());
     });
-    resp = http::error_response(busy ? http::ApiError(http::Err::kDbUnavailable, "The database is busy; retry later", 1)
-                                     : http::ApiError(http::Err::kInternal));
+    resp = http::error_response(
+        busy ? http::ApiError(http::Err::kDbUnavailable, "The database is busy; retry later", 1)
+             : http::ApiError(http::Err::kInternal));
   } catch (const std::exception& e) {
     log::error("unhandled error", [&](json::Writer& w) {
       json::kv(w, "request_id", req.request_id);

@@ -13,11 +13,11 @@
 
 #include "amo/client.hpp"
 #include "app/app.hpp"
-#include "oauth/tokens.hpp"
-#include "render/pages.hpp"
 #include "auth/jwt.hpp"
 #include "http/errors.hpp"
 #include "http/fcgi_server.hpp"
+#include "oauth/tokens.hpp"
+#include "render/pages.hpp"
 #include "store/migrate.hpp"
 #include "store/repo.hpp"
 #include "util/log.hpp"
@@ -75,13 +75,15 @@ int cmd_serve(const Config& cfg) {
   Context ctx{cfg, *pool, metrics, cipher, pages.get(), &amo};
   App app(ctx);
   int fd = http::FcgiServer::open_listen_socket(cfg.fcgi_socket);
-  http::FcgiServer server(fd, cfg.worker_threads,
-                          [&](http::Request& req, bool too_large) { return app.handle(req, too_large); });
+  http::FcgiServer server(fd, cfg.worker_threads, [&](http::Request& req, bool too_large) {
+    return app.handle(req, too_large);
+  });
   std::thread sig([&] {
     int signo = 0;
     sigwait(&set, &signo);
     sd_notify(0, "STOPPING=1");
-    log::info("stopping", [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
+    log::info("stopping",
+              [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
     server.request_stop();
   });
   sig.detach();
@@ -135,7 +137,8 @@ int cmd_refresh_due(const Config& cfg) {
       });
     }
   }
-  std::cout << "refresh-due: " << due.size() << " due, " << ok << " refreshed, " << failed << " failed\n";
+  std::cout << "refresh-due: " << due.size() << " due, " << ok << " refreshed, " << failed
+            << " failed\n";
   return failed == 0 ? 0 : 1;
 }
 
@@ -159,7 +162,8 @@ int cmd_rotate_keys(const Config& cfg) {
         auto sealed = oauth::seal(ctx, r.user_id, a, f);
         bool done = pool->with([&](pqxx::connection& c) {
           pqxx::work tx(c);
-          bool ok = store::rewrap_tokens(tx, r.user_id, r.token_version, sealed.access, sealed.refresh, sealed.key_id);
+          bool ok = store::rewrap_tokens(tx, r.user_id, r.token_version, sealed.access,
+                                         sealed.refresh, sealed.key_id);
           tx.commit();
           return ok;
         });
@@ -171,8 +175,11 @@ int cmd_rotate_keys(const Config& cfg) {
     }
     if (rows.empty() || progress == 0) break;
   }
-  std::cout << "rotate-keys: " << rewrapped << " connections re-encrypted with key " << cipher.current_id();
-  if (unreadable) std::cout << ", " << unreadable << " unreadable (their key is not in TOKEN_ENCRYPTION_PREVIOUS_KEYS)";
+  std::cout << "rotate-keys: " << rewrapped << " connections re-encrypted with key "
+            << cipher.current_id();
+  if (unreadable)
+    std::cout << ", " << unreadable
+              << " unreadable (their key is not in TOKEN_ENCRYPTION_PREVIOUS_KEYS)";
   std::cout << "\n";
   return unreadable == 0 ? 0 : 1;
 }

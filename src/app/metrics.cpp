@@ -64,7 +64,8 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
            "\",status=\"" + std::to_string(std::get<2>(k)) + "\"} " + std::to_string(v) + "\n";
   out += "# HELP amo_http_request_duration_seconds Request latency by route.\n";
   out += "# TYPE amo_http_request_duration_seconds histogram\n";
-  for (auto& [route, h] : latency_) histogram(out, "amo_http_request_duration_seconds", "route", route, h);
+  for (auto& [route, h] : latency_)
+    histogram(out, "amo_http_request_duration_seconds", "route", route, h);
   out += "# HELP amo_upstream_requests_total amoCRM calls by endpoint and status (0: no answer).\n";
   out += "# TYPE amo_upstream_requests_total counter\n";
   for (auto& [k, v] : amo_calls_)
@@ -72,7 +73,8 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
            std::to_string(k.second) + "\"} " + std::to_string(v) + "\n";
   out += "# HELP amo_upstream_request_duration_seconds amoCRM call latency by endpoint.\n";
   out += "# TYPE amo_upstream_request_duration_seconds histogram\n";
-  for (auto& [ep, h] : amo_latency_) histogram(out, "amo_upstream_request_duration_seconds", "endpoint", ep, h);
+  for (auto& [ep, h] : amo_latency_)
+    histogram(out, "amo_upstream_request_duration_seconds", "endpoint", ep, h);
   out += "# HELP amo_token_refreshes_total Token refreshes by outcome.\n";
   out += "# TYPE amo_token_refreshes_total counter\n";
   for (auto& [k, v] : refreshes_)

@@ -11,7 +11,8 @@ namespace amo::auth {
 
 std::string require_user(const http::Request& req, const Config& cfg) {
   auto h = req.header("authorization");
-  if (!h) throw http::ApiError(http::Err::kUnauthorized, "Authorization: Bearer <token> is required");
+  if (!h)
+    throw http::ApiError(http::Err::kUnauthorized, "Authorization: Bearer <token> is required");
   static const std::string kBearer = "Bearer ";
   if (h->size() <= kBearer.size() || strncasecmp(h->c_str(), "bearer ", 7) != 0)
     throw http::ApiError(http::Err::kUnauthorized, "Authorization must use the Bearer scheme");

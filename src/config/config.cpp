@@ -97,11 +97,11 @@ Config Config::from_env(const Getenv& getenv_fn) {
   if (!is_http_url(c.amo_redirect_uri))
     throw ConfigError("AMO_REDIRECT_URI: must be an http(s) URL");
   c.amo_domain = env.req("AMO_DOMAIN");
-  if (!is_host(c.amo_domain)) throw ConfigError("AMO_DOMAIN: must be a host name such as reforyou.amocrm.ru");
+  if (!is_host(c.amo_domain))
+    throw ConfigError("AMO_DOMAIN: must be a host name such as reforyou.amocrm.ru");
 
   c.amo_account_id = env.opt("AMO_ACCOUNT_ID");
-  if (c.amo_account_id &&
-      c.amo_account_id->find_first_not_of("0123456789") != std::string::npos)
+  if (c.amo_account_id && c.amo_account_id->find_first_not_of("0123456789") != std::string::npos)
     throw ConfigError("AMO_ACCOUNT_ID: must be a number");
   c.amo_api_domain = env.opt("AMO_API_DOMAIN");
   if (c.amo_api_domain && !is_host(*c.amo_api_domain))
@@ -137,7 +137,8 @@ Config Config::from_env(const Getenv& getenv_fn) {
   c.db_pool_size = env.integer("DB_POOL_SIZE", c.db_pool_size, 1, 512);
   c.db_pool_wait_ms = env.integer("DB_POOL_WAIT_MS", c.db_pool_wait_ms, 1, 60000);
   c.amo_http_timeout_ms = env.integer("AMO_HTTP_TIMEOUT_MS", c.amo_http_timeout_ms, 100, 120000);
-  c.templates_dir = env.opt("TEMPLATES_DIR").value_or(std::string(AMO_DEFAULT_DATADIR) + "/templates");
+  c.templates_dir =
+      env.opt("TEMPLATES_DIR").value_or(std::string(AMO_DEFAULT_DATADIR) + "/templates");
   c.amo_state_ttl_s = env.integer("AMO_STATE_TTL_S", c.amo_state_ttl_s, 10, 86400);
   c.amo_keepalive_days = env.integer("AMO_KEEPALIVE_DAYS", c.amo_keepalive_days, 1, 80);
   if (auto r = env.opt("AMO_RATE_LIMIT_RPS")) {
@@ -151,11 +152,16 @@ Config Config::from_env(const Getenv& getenv_fn) {
       env.integer("AMO_RATE_LIMIT_MAX_WAIT_MS", c.amo_rate_limit_max_wait_ms, 0, 60000);
   c.shutdown_grace_s = env.integer("SHUTDOWN_GRACE_S", c.shutdown_grace_s, 0, 600);
   if (auto l = env.opt("LOG_LEVEL")) {
-    if (*l == "error") c.log_level = LogLevel::kError;
-    else if (*l == "warn") c.log_level = LogLevel::kWarn;
-    else if (*l == "info") c.log_level = LogLevel::kInfo;
-    else if (*l == "debug") c.log_level = LogLevel::kDebug;
-    else throw ConfigError("LOG_LEVEL: must be error, warn, info or debug");
+    if (*l == "error")
+      c.log_level = LogLevel::kError;
+    else if (*l == "warn")
+      c.log_level = LogLevel::kWarn;
+    else if (*l == "info")
+      c.log_level = LogLevel::kInfo;
+    else if (*l == "debug")
+      c.log_level = LogLevel::kDebug;
+    else
+      throw ConfigError("LOG_LEVEL: must be error, warn, info or debug");
   }
   return c;
 }

@@ -18,11 +18,13 @@ std::string sha256(std::string_view data);    // 32 raw bytes
 std::string sha256_hex(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
 std::string hex(std::string_view raw);                                 // lower-case
-bool constant_time_equal(std::string_view a, std::string_view b);      // CRYPTO_memcmp; false on size mismatch
+bool constant_time_equal(std::string_view a,
+                         std::string_view b);  // CRYPTO_memcmp; false on size mismatch
 
 std::string base64_encode(std::string_view raw);  // standard alphabet, padded
-std::optional<std::string> base64_decode(std::string_view b64);  // standard alphabet; padding optional; nullopt on bad input
-std::string base64url_encode(std::string_view raw);              // URL alphabet, no padding
+std::optional<std::string> base64_decode(
+    std::string_view b64);  // standard alphabet; padding optional; nullopt on bad input
+std::string base64url_encode(std::string_view raw);               // URL alphabet, no padding
 std::optional<std::string> base64url_decode(std::string_view s);  // URL alphabet; padding optional
 
 // An AES-256 key and its id (first 8 hex digits of SHA-256 of the key bytes).

@@ -63,7 +63,8 @@ void run_callback(const Request& req, Context& ctx, const std::string& state) {
   // The token endpoint host comes from `referer`: check it before anything leaves.
   std::string host = ctx.cfg.amo_domain;
   if (referer) {
-    if (!oauth::host_allowed(*referer, ctx.cfg.amo_allowed_domains)) throw ApiError(Err::kInvalidReferer);
+    if (!oauth::host_allowed(*referer, ctx.cfg.amo_allowed_domains))
+      throw ApiError(Err::kInvalidReferer);
     host = *referer;
   }
   bool reload = false;
@@ -73,7 +74,8 @@ void run_callback(const Request& req, Context& ctx, const std::string& state) {
     oauth::redeem_code(ctx, user, *code, host);
   } catch (const ApiError& e) {
     // A transient failure leaves the state usable: reloading the page tries again.
-    if (e.err() != Err::kExchangeFailed && e.err() != Err::kAccountNotAllowed) give_back(ctx, state, *code);
+    if (e.err() != Err::kExchangeFailed && e.err() != Err::kAccountNotAllowed)
+      give_back(ctx, state, *code);
     if (e.status() >= 500 || e.err() == Err::kAmoRateLimited || e.err() == Err::kRateLimited)
       throw ApiError(Err::kExchangeFailed);
     throw;
@@ -91,8 +93,9 @@ Response callback(const Request& req, Context& ctx) {
     if (json_mode || !ctx.pages) throw;
     // Only a state of sane size is echoed back into the deep link.
     std::string echo = state.size() <= kMaxParam ? state : std::string();
-    auto page = ctx.pages->error(render::choose_language(req.header("accept-language").value_or("")),
-                                 ctx.cfg.app_deep_link, e.code(), echo);
+    auto page =
+        ctx.pages->error(render::choose_language(req.header("accept-language").value_or("")),
+                         ctx.cfg.app_deep_link, e.code(), echo);
     Response r = Response::html(e.status(), std::move(page.html));
     for (auto& [k, v] : ctx.pages->headers()) r.set_header(k, v);
     return r;
@@ -107,8 +110,9 @@ Response callback(const Request& req, Context& ctx) {
                             w.EndObject();
                           }));
   }
-  auto page = ctx.pages->success(render::choose_language(req.header("accept-language").value_or("")),
-                                 ctx.cfg.app_deep_link, state);
+  auto page =
+      ctx.pages->success(render::choose_language(req.header("accept-language").value_or("")),
+                         ctx.cfg.app_deep_link, state);
   Response r = Response::html(page.status, std::move(page.html));
   for (auto& [k, v] : ctx.pages->headers()) r.set_header(k, v);
   return r;

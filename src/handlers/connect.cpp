@@ -1,11 +1,12 @@
 // GET …/auth-url, POST …/exchange-code, POST …/disconnect, GET …/disconnect (amoCRM hook)
+#include "oauth/connect.hpp"
+
 #include <cctype>
 
 #include "auth/auth.hpp"
 #include "crypto/crypto.hpp"
 #include "handlers/handlers.hpp"
 #include "http/errors.hpp"
-#include "oauth/connect.hpp"
 #include "store/repo.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
@@ -39,9 +40,10 @@ std::string connected_json(const std::string& domain, int64_t account_id) {
 Response auth_url(const Request& req, Context& ctx) {
   std::string user = auth::require_user(req, ctx.cfg);
   auto s = oauth::create_state(ctx, user, "oauth");
-  std::string url = ctx.cfg.amo_auth_url + (ctx.cfg.amo_auth_url.find('?') == std::string::npos ? "?" : "&") +
-                    "client_id=" + http::url_encode(ctx.cfg.amo_client_id) + "&state=" + http::url_encode(s.state) +
-                    "&mode=" + http::url_encode(ctx.cfg.amo_auth_mode);
+  std::string url =
+      ctx.cfg.amo_auth_url + (ctx.cfg.amo_auth_url.find('?') == std::string::npos ? "?" : "&") +
+      "client_id=" + http::url_encode(ctx.cfg.amo_client_id) +
+      "&state=" + http::url_encode(s.state) + "&mode=" + http::url_encode(ctx.cfg.amo_auth_mode);
   return Response::ok(json::write([&](json::Writer& w) {
     w.StartObject();
     json::kv(w, "url", url);
@@ -60,7 +62,8 @@ Response exchange_code(const Request& req, Context& ctx) {
   if (!code || code->empty()) throw ApiError(Err::kMissingParameter, "Field 'code' is required");
   std::string host = ctx.cfg.amo_domain;
   if (referer && !referer->empty()) {
-    if (!oauth::host_allowed(*referer, ctx.cfg.amo_allowed_domains)) throw ApiError(Err::kInvalidReferer);
+    if (!oauth::host_allowed(*referer, ctx.cfg.amo_allowed_domains))
+      throw ApiError(Err::kInvalidReferer);
     host = *referer;
   }
   const std::string ch = oauth::digest(*code);
@@ -78,7 +81,8 @@ Response exchange_code(const Request& req, Context& ctx) {
       pqxx::work tx(c);
       auto s = store::get_state(tx, oauth::digest(*state));
       if (!s || s->expired) throw ApiError(Err::kInvalidState);
-      if (s->user_id != user) throw ApiError(Err::kForbidden, "This authorization belongs to another user");
+      if (s->user_id != user)
+        throw ApiError(Err::kForbidden, "This authorization belongs to another user");
       if (s->consumed && s->code_hash != ch) throw ApiError(Err::kInvalidState);
       if (!s->consumed) store::consume_state(tx, oauth::digest(*state), ch);
       tx.commit();
@@ -112,7 +116,8 @@ Response disconnect_hook(const Request& req, Context& ctx) {
   auto reject = [] { return ApiError(Err::kUnauthorized, "Invalid disconnect signature"); };
   if (!client_uuid || !account_id || !signature) throw reject();
   if (!crypto::constant_time_equal(*client_uuid, ctx.cfg.amo_client_id)) throw reject();
-  std::string expected = crypto::hex(crypto::hmac_sha256(ctx.cfg.amo_client_secret, *client_uuid + "|" + *account_id));
+  std::string expected =
+      crypto::hex(crypto::hmac_sha256(ctx.cfg.amo_client_secret, *client_uuid + "|" + *account_id));
   std::string given = *signature;
   for (char& ch : given) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (!crypto::constant_time_equal(given, expected)) throw reject();

@@ -33,7 +33,8 @@ std::optional<int64_t> int_param(const Request& req, const char* name, int64_t l
   if (v->empty() || v->size() > 18 || v->find_first_not_of("0123456789") != std::string::npos)
     bad(name, "must be a whole number");
   int64_t n = std::stoll(*v);
-  if (n < lo || n > hi) bad(name, "must be from " + std::to_string(lo) + " to " + std::to_string(hi));
+  if (n < lo || n > hi)
+    bad(name, "must be from " + std::to_string(lo) + " to " + std::to_string(hi));
   return n;
 }
 
@@ -51,7 +52,8 @@ std::optional<int64_t> parse_time(const std::string& s) {
   if (!r.empty()) {
     if (r[0] != 'T' && r[0] != 't') return std::nullopt;
     int used = 0;
-    if (std::sscanf(r.c_str() + 1, "%2d:%2d:%2d%n", &h, &m, &sec, &used) != 3 || used != 8) return std::nullopt;
+    if (std::sscanf(r.c_str() + 1, "%2d:%2d:%2d%n", &h, &m, &sec, &used) != 3 || used != 8)
+      return std::nullopt;
     std::string tz = r.substr(9);
     if (!tz.empty() && tz[0] == '.') {
       size_t i = 1;
@@ -62,13 +64,15 @@ std::optional<int64_t> parse_time(const std::string& s) {
     if (tz == "Z" || tz == "z") {
     } else if (tz.size() == 6 && (tz[0] == '+' || tz[0] == '-') && tz[3] == ':') {
       int oh, om;
-      if (std::sscanf(tz.c_str() + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return std::nullopt;
+      if (std::sscanf(tz.c_str() + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+        return std::nullopt;
       offset = (oh * 3600 + om * 60) * (tz[0] == '+' ? 1 : -1);
     } else {
       return std::nullopt;
     }
   }
-  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970) return std::nullopt;
+  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970)
+    return std::nullopt;
   std::tm tm{};
   tm.tm_year = Y - 1900;
   tm.tm_mon = M - 1;
@@ -100,12 +104,18 @@ void str_or_null(json::Writer& w, const rapidjson::Value& o, const char* key) {
 
 void int_or_null(json::Writer& w, const char* key, const std::optional<int64_t>& v) {
   w.Key(key);
-  if (v) w.Int64(*v); else w.Null();
+  if (v)
+    w.Int64(*v);
+  else
+    w.Null();
 }
 
 void time_or_null(json::Writer& w, const char* key, const std::optional<int64_t>& v) {
   w.Key(key);
-  if (v && *v > 0) json::str(w, log::iso8601(*v)); else w.Null();
+  if (v && *v > 0)
+    json::str(w, log::iso8601(*v));
+  else
+    w.Null();
 }
 
 rapidjson::Document parse_amo(const amo_api::ApiResponse& r) {
@@ -222,7 +232,8 @@ Response pipelines(const Request& req, Context& ctx) {
           w.StartObject();
           int_or_null(w, "id", member_int(p, "id"));
           str_or_null(w, p, "name");
-          json::kv(w, "isMain", p.HasMember("is_main") && p["is_main"].IsBool() && p["is_main"].GetBool());
+          json::kv(w, "isMain",
+                   p.HasMember("is_main") && p["is_main"].IsBool() && p["is_main"].GetBool());
           w.Key("statuses");
           w.StartArray();
           auto pe = p.FindMember("_embedded");
@@ -252,8 +263,11 @@ Response test(const Request& req, Context& ctx) {
   std::string user = auth::require_user(req, ctx.cfg);
   auto start = std::chrono::steady_clock::now();
   auto r = oauth::api_get(ctx, user, "/api/v4/account", "api/v4/account");
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  if (r.status != 200) throw ApiError(Err::kAmoError, "amoCRM answered with status " + std::to_string(r.status));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  if (r.status != 200)
+    throw ApiError(Err::kAmoError, "amoCRM answered with status " + std::to_string(r.status));
   amo_api::Account a;
   try {
     a = amo_api::Client::parse_account(r.body);
@@ -277,7 +291,8 @@ Response exchange_api_key(const Request& req, Context& ctx) {
   auto login = json::get_string(body, "login");
   auto api_key = json::get_string(body, "api_key");
   if (!login || login->empty()) throw ApiError(Err::kMissingParameter, "Field 'login' is required");
-  if (!api_key || api_key->empty()) throw ApiError(Err::kMissingParameter, "Field 'api_key' is required");
+  if (!api_key || api_key->empty())
+    throw ApiError(Err::kMissingParameter, "Field 'api_key' is required");
   if (login->size() > 256) throw ApiError(Err::kInvalidParameter, "Field 'login' is too long");
   if (api_key->size() > 512) throw ApiError(Err::kInvalidParameter, "Field 'api_key' is too long");
   std::string lower = *login;

@@ -25,7 +25,9 @@ Response status(const Request& req, Context& ctx) {
     json::kv(w, "connected", has && !row->needs_reauth);
     json::kv(w, "hasTokens", has);
     json::kv(w, "domain", row ? std::optional<std::string>(row->domain) : std::nullopt);
-    json::kv(w, "accountId", row && row->account_id ? std::optional<std::string>(std::to_string(*row->account_id)) : std::nullopt);
+    json::kv(w, "accountId",
+             row && row->account_id ? std::optional<std::string>(std::to_string(*row->account_id))
+                                    : std::nullopt);
     json::kv(w, "accountName", row ? row->account_name : std::nullopt);
     json::kv(w, "needsReauth", row ? row->needs_reauth : false);
     json::kv(w, "expiresAt", row ? iso(row->expires_at) : std::nullopt);

@@ -34,13 +34,13 @@ enum class Err {
   kAmoTimeout,            // 504 amo_timeout
   kAmoRateLimited,        // 429 amo_rate_limited
   // The callback's outcomes (SPEC §4), shared by its HTML and JSON answers.
-  kAccessDenied,          // 400 access_denied
-  kMissingCode,           // 400 missing_code
-  kInvalidState,          // 400 invalid_state
-  kInvalidClient,         // 400 invalid_client
-  kInvalidReferer,        // 400 invalid_referer
-  kAccountNotAllowed,     // 400 account_not_allowed
-  kExchangeFailed,        // 502 exchange_failed
+  kAccessDenied,       // 400 access_denied
+  kMissingCode,        // 400 missing_code
+  kInvalidState,       // 400 invalid_state
+  kInvalidClient,      // 400 invalid_client
+  kInvalidReferer,     // 400 invalid_referer
+  kAccountNotAllowed,  // 400 account_not_allowed
+  kExchangeFailed,     // 502 exchange_failed
 };
 
 struct ErrInfo {

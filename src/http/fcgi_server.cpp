@@ -10,9 +10,9 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -30,7 +30,8 @@ std::string param(FCGX_ParamArray envp, const char* name) {
 // "HTTP_X_REQUEST_ID" → "x-request-id"
 std::string header_name(const char* env_name, size_t len) {
   std::string out(env_name, len);
-  for (char& c : out) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -109,7 +110,8 @@ int FcgiServer::open_listen_socket(const std::string& spec) {
   if (!inited) throw std::runtime_error("FCGX_Init failed");
   int n = sd_listen_fds(0);
   if (n >= 1) return SD_LISTEN_FDS_START;  // systemd socket activation wins
-  if (spec.empty()) throw std::runtime_error("FCGI_SOCKET is not set and no socket was passed by systemd");
+  if (spec.empty())
+    throw std::runtime_error("FCGI_SOCKET is not set and no socket was passed by systemd");
   bool is_unix = spec.find('/') != std::string::npos;
   if (is_unix) ::unlink(spec.c_str());
   int fd = FCGX_OpenSocket(spec.c_str(), 1024);
@@ -158,18 +160,23 @@ void FcgiServer::run(int grace_s) {
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(threads_));
   alive_.store(threads_);
-  for (int i = 0; i < threads_; ++i) pool.emplace_back([this, i] { worker(static_cast<size_t>(i)); });
+  for (int i = 0; i < threads_; ++i)
+    pool.emplace_back([this, i] { worker(static_cast<size_t>(i)); });
   while (!stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   // Stop accepting: wake the idle workers (again and again: one may be just entering
   // accept); busy ones finish their request first. Bounded by the grace period.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
   while (alive_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     for (int i = 0; i < threads_; ++i)
-      if (idle_[static_cast<size_t>(i)].load()) ::pthread_kill(pool[static_cast<size_t>(i)].native_handle(), SIGUSR1);
+      if (idle_[static_cast<size_t>(i)].load())
+        ::pthread_kill(pool[static_cast<size_t>(i)].native_handle(), SIGUSR1);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& t : pool) {
-    if (alive_.load() == 0) t.join(); else t.detach();
+    if (alive_.load() == 0)
+      t.join();
+    else
+      t.detach();
   }
 }
 

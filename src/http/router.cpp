@@ -24,8 +24,7 @@ Router::Match Router::match(const std::string& method, const std::string& path) 
   if (it == paths_.end()) return m;
   m.route = it->second.route;
   auto h = it->second.by_method.find(method);
-  if (h == it->second.by_method.end() && method == "HEAD")
-    h = it->second.by_method.find("GET");
+  if (h == it->second.by_method.end() && method == "HEAD") h = it->second.by_method.find("GET");
   if (h != it->second.by_method.end()) {
     m.handler = &h->second;
     return m;

@@ -40,8 +40,7 @@ class Router {
     std::map<std::string, Handler> by_method;
   };
   std::map<std::string, Entry> paths_;
-  void add(const std::string& method, const std::string& path, const std::string& route,
-           Handler h);
+  void add(const std::string& method, const std::string& path, const std::string& route, Handler h);
 };
 
 }  // namespace amo::http

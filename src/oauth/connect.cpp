@@ -27,7 +27,8 @@ bool host_allowed(const std::string& raw, const std::vector<std::string>& allowe
     if (!(std::isalnum(u) || c == '-' || c == '.')) return false;  // no '@', ':', '/', spaces
     host.push_back(static_cast<char>(std::tolower(u)));
   }
-  if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string::npos) return false;
+  if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string::npos)
+    return false;
   in_addr a4{};
   if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return false;
   for (auto d : allowed) {
@@ -55,7 +56,8 @@ NewState create_state(Context& ctx, const std::string& user, const std::string& 
 }
 
 namespace {
-void audit_failure(Context& ctx, const std::string& user, const char* stage, const amo_api::AmoError& e) {
+void audit_failure(Context& ctx, const std::string& user, const char* stage,
+                   const amo_api::AmoError& e) {
   try {
     ctx.db.with([&](pqxx::connection& c) {
       pqxx::work tx(c);
@@ -94,8 +96,9 @@ Connection redeem_code(Context& ctx, const std::string& user, const std::string&
     pace(ctx, host);
     auto r = ctx.amo->get(host, "/api/v4/account", t.access_token, "api/v4/account");
     if (r.status != 200)
-      throw amo_api::AmoError(r.status >= 500 ? amo_api::Failure::kServer : amo_api::Failure::kRejected,
-                              r.status, "account lookup failed");
+      throw amo_api::AmoError(
+          r.status >= 500 ? amo_api::Failure::kServer : amo_api::Failure::kRejected, r.status,
+          "account lookup failed");
     account = amo_api::Client::parse_account(r.body);
   } catch (const amo_api::AmoError& e) {
     audit_failure(ctx, user, "account", e);
@@ -119,7 +122,8 @@ Connection redeem_code(Context& ctx, const std::string& user, const std::string&
       [&](pqxx::connection& c) {
         pqxx::work tx(c);
         store::upsert_connection(tx, user, account.id, host, name,
-                                 {sealed.access, sealed.refresh, sealed.key_id, expires_at}, digest(code));
+                                 {sealed.access, sealed.refresh, sealed.key_id, expires_at},
+                                 digest(code));
         store::audit(tx, "connect", user, account.id, json::write([&](json::Writer& w) {
                        w.StartObject();
                        json::kv(w, "domain", host);

@@ -122,10 +122,11 @@ Session refresh(Context& ctx, const std::string& user, int64_t seen_version, boo
                            }));
               tx.commit();
               ctx.metrics.refresh("rejected");
-              log::warn("refresh rejected; connection needs re-authorization", [&](json::Writer& w) {
-                json::kv(w, "status", static_cast<int64_t>(e.status));
-                json::kv(w, "hint", e.hint);
-              });
+              log::warn("refresh rejected; connection needs re-authorization",
+                        [&](json::Writer& w) {
+                          json::kv(w, "status", static_cast<int64_t>(e.status));
+                          json::kv(w, "hint", e.hint);
+                        });
               return Outcome::kRejected;
             }
             ctx.metrics.refresh("transient");
@@ -140,7 +141,7 @@ Session refresh(Context& ctx, const std::string& user, int64_t seen_version, boo
           if (!store::update_tokens(tx, user, row->token_version,
                                     {sealed.access, sealed.refresh, sealed.key_id, expires_at}))
             throw ApiError(Err::kInternal);  // impossible under the row lock
-          tx.commit();  // the new pair is durable before anyone uses it
+          tx.commit();                       // the new pair is durable before anyone uses it
           ctx.metrics.refresh("ok");
           out.user_id = user;
           out.host = row->domain;
@@ -155,7 +156,8 @@ Session refresh(Context& ctx, const std::string& user, int64_t seen_version, boo
     if (outcome == Outcome::kRejected) throw ApiError(Err::kReauthRequired);
     // A refresh is in flight elsewhere: wait for its result without holding a connection.
     if (std::chrono::steady_clock::now() > deadline)
-      throw ApiError(Err::kAmoUnavailable, "A token refresh is still in progress; retry shortly", 1);
+      throw ApiError(Err::kAmoUnavailable, "A token refresh is still in progress; retry shortly",
+                     1);
     sleep_ms(50);
     auto row = read_row(ctx, user);
     require_usable(row);
@@ -167,7 +169,8 @@ Session refresh(Context& ctx, const std::string& user, int64_t seen_version, boo
 }
 
 void pace(Context& ctx, const std::string& host) {
-  const int64_t step_ms = static_cast<int64_t>(std::ceil(1000.0 / ctx.cfg.amo_rate_limit_rps * 1.2)) + 10;
+  const int64_t step_ms =
+      static_cast<int64_t>(std::ceil(1000.0 / ctx.cfg.amo_rate_limit_rps * 1.2)) + 10;
   const int64_t max_wait = ctx.cfg.amo_rate_limit_max_wait_ms;
   auto wait = ctx.db.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
@@ -204,8 +207,7 @@ amo_api::ApiResponse api_get(Context& ctx, const std::string& user,
       sleep_ms(static_cast<int64_t>(wait_s) * 1000);
       continue;
     }
-    if (r.status == 401)
-      throw ApiError(Err::kAmoError, "amoCRM refused a freshly refreshed token");
+    if (r.status == 401) throw ApiError(Err::kAmoError, "amoCRM refused a freshly refreshed token");
     if (r.status == 429) throw ApiError(Err::kAmoRateLimited, {}, r.retry_after.value_or(1));
     if (r.status == 403) throw ApiError(Err::kForbidden, "amoCRM refused access to this account");
     if (r.status == 503) throw ApiError(Err::kAmoUnavailable, {}, r.retry_after.value_or(5));

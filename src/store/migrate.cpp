@@ -19,7 +19,8 @@ std::vector<std::string> migrate(const std::string& database_url, const std::str
   for (auto& e : fs::directory_iterator(sql_dir, ec))
     if (e.is_regular_file() && std::regex_match(e.path().filename().string(), kName))
       files.push_back(e.path());
-  if (ec) throw std::runtime_error("cannot read migrations directory " + sql_dir + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot read migrations directory " + sql_dir + ": " + ec.message());
   if (files.empty()) throw std::runtime_error("no migrations found in " + sql_dir);
   std::sort(files.begin(), files.end());
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "http/errors.hpp"
+#include "store/repo.hpp"
 
 namespace amo::store {
 
@@ -53,7 +54,9 @@ Pool::Lease Pool::acquire() {
         continue;  // dropped (closed by its destructor)
       }
       ++in_use_;
-      if (waited) wait_total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (waited)
+        wait_total_ +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       return Lease{std::move(c), true};
     }
     if (open_ < size_) {
@@ -77,7 +80,8 @@ Pool::Lease Pool::acquire() {
     if (cv_.wait_until(lk, start + wait_) == std::cv_status::timeout && idle_.empty() &&
         open_ >= size_) {
       ++timeouts_;
-      throw http::ApiError(http::Err::kDbUnavailable, "All database connections are busy; retry later", 1);
+      throw http::ApiError(http::Err::kDbUnavailable,
+                           "All database connections are busy; retry later", 1);
     }
   }
 }
@@ -98,7 +102,7 @@ void Pool::release(std::unique_ptr<pqxx::connection> c, bool broken) {
 void Pool::warm_up() {
   with([](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    tx.exec("SELECT 1");
+    ping(tx);
   });
 }
 

@@ -13,10 +13,10 @@
 namespace amo::store {
 
 struct PoolStats {
-  int size = 0;         // configured maximum
-  int open = 0;         // connections currently open
-  int in_use = 0;       // leased right now
-  uint64_t waits = 0;   // acquisitions that had to wait
+  int size = 0;        // configured maximum
+  int open = 0;        // connections currently open
+  int in_use = 0;      // leased right now
+  uint64_t waits = 0;  // acquisitions that had to wait
   double wait_seconds_total = 0;
   uint64_t timeouts = 0;
   uint64_t broken = 0;  // connections dropped as broken

@@ -23,18 +23,20 @@ const std::vector<Stmt>& statements() {
        "extract(epoch from expires_at)::bigint, extract(epoch from last_refresh_at)::bigint "
        "FROM amo_connection WHERE user_id = $1"},
       {"conn_get", std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1"},
-      {"conn_lock_nowait",
-       std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1 FOR UPDATE NOWAIT"},
+      {"conn_lock_nowait", std::string("SELECT ") + kConnCols +
+                               " FROM amo_connection WHERE user_id = $1 FOR UPDATE NOWAIT"},
       {"conn_upsert",
        "INSERT INTO amo_connection (user_id, account_id, domain, account_name, access_token_enc, "
        "refresh_token_enc, key_id, expires_at, last_refresh_at, needs_reauth, last_code_hash) "
        "VALUES ($1, $2, $3, $4, decode($5, 'hex'), decode($6, 'hex'), $7, to_timestamp($8), now(), "
        "false, decode($9, 'hex')) "
-       "ON CONFLICT (user_id) DO UPDATE SET account_id = EXCLUDED.account_id, domain = EXCLUDED.domain, "
+       "ON CONFLICT (user_id) DO UPDATE SET account_id = EXCLUDED.account_id, domain = "
+       "EXCLUDED.domain, "
        "account_name = EXCLUDED.account_name, access_token_enc = EXCLUDED.access_token_enc, "
        "refresh_token_enc = EXCLUDED.refresh_token_enc, key_id = EXCLUDED.key_id, "
        "expires_at = EXCLUDED.expires_at, last_refresh_at = now(), needs_reauth = false, "
-       "last_code_hash = EXCLUDED.last_code_hash, token_version = amo_connection.token_version + 1, "
+       "last_code_hash = EXCLUDED.last_code_hash, token_version = amo_connection.token_version + "
+       "1, "
        "updated_at = now()"},
       {"conn_update_tokens",
        "UPDATE amo_connection SET access_token_enc = decode($3, 'hex'), refresh_token_enc = "
@@ -46,10 +48,11 @@ const std::vector<Stmt>& statements() {
        "updated_at = now() WHERE user_id = $1 AND token_version = $2"},
       {"conn_delete", "DELETE FROM amo_connection WHERE user_id = $1"},
       {"conn_delete_account", "DELETE FROM amo_connection WHERE account_id = $1 RETURNING user_id"},
-      {"conn_by_code",
-       std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE last_code_hash = decode($1, 'hex')"},
+      {"conn_by_code", std::string("SELECT ") + kConnCols +
+                           " FROM amo_connection WHERE last_code_hash = decode($1, 'hex')"},
       {"conn_due",
-       "SELECT user_id FROM amo_connection WHERE refresh_token_enc IS NOT NULL AND NOT needs_reauth "
+       "SELECT user_id FROM amo_connection WHERE refresh_token_enc IS NOT NULL AND NOT "
+       "needs_reauth "
        "AND (last_refresh_at IS NULL OR last_refresh_at < now() - make_interval(days => $1::int)) "
        "ORDER BY last_refresh_at NULLS FIRST"},
       {"conn_not_under_key",
@@ -64,8 +67,10 @@ const std::vector<Stmt>& statements() {
        "(decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4::float8)) "
        "RETURNING extract(epoch from expires_at)::bigint"},
       {"state_get",
-       "SELECT user_id, purpose, consumed_at IS NOT NULL, expires_at <= now(), encode(code_hash, 'hex'), "
-       "extract(epoch from expires_at)::bigint FROM amo_oauth_state WHERE state_hash = decode($1, 'hex')"},
+       "SELECT user_id, purpose, consumed_at IS NOT NULL, expires_at <= now(), encode(code_hash, "
+       "'hex'), "
+       "extract(epoch from expires_at)::bigint FROM amo_oauth_state WHERE state_hash = decode($1, "
+       "'hex')"},
       {"state_consume",
        "UPDATE amo_oauth_state SET consumed_at = now(), code_hash = decode($2, 'hex') "
        "WHERE state_hash = decode($1, 'hex') AND consumed_at IS NULL AND expires_at > now() "
@@ -82,19 +87,23 @@ const std::vector<Stmt>& statements() {
        "make_interval(secs => $2::float8 / 1000)) "
        "ON CONFLICT (bucket) DO UPDATE SET next_at = GREATEST(r.next_at, clock_timestamp()) + "
        "make_interval(secs => $2::float8 / 1000) "
-       "WHERE GREATEST(r.next_at, clock_timestamp()) <= clock_timestamp() + make_interval(secs => $3::float8 / 1000) "
-       "RETURNING GREATEST(0, ceil(extract(epoch from (r.next_at - make_interval(secs => $2::float8 / 1000) "
+       "WHERE GREATEST(r.next_at, clock_timestamp()) <= clock_timestamp() + make_interval(secs => "
+       "$3::float8 / 1000) "
+       "RETURNING GREATEST(0, ceil(extract(epoch from (r.next_at - make_interval(secs => "
+       "$2::float8 / 1000) "
        "- clock_timestamp())) * 1000))::bigint"},
       {"rate_wait",
        "SELECT GREATEST(1, ceil(extract(epoch from (next_at - clock_timestamp()))))::bigint "
        "FROM amo_rate_limit WHERE bucket = $1"},
       {"once_take",
-       "INSERT INTO amo_rate_limit AS r (bucket, next_at) VALUES ($1, now() + make_interval(secs => $2::float8)) "
+       "INSERT INTO amo_rate_limit AS r (bucket, next_at) VALUES ($1, now() + make_interval(secs "
+       "=> $2::float8)) "
        "ON CONFLICT (bucket) DO UPDATE SET next_at = now() + make_interval(secs => $2) "
        "WHERE r.next_at <= now() RETURNING 0"},
       {"once_release", "DELETE FROM amo_rate_limit WHERE bucket = $1"},
       {"audit_insert",
-       "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, $4::jsonb)"},
+       "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, "
+       "$4::jsonb)"},
   };
   return kStatements;
 }
@@ -102,7 +111,8 @@ const std::vector<Stmt>& statements() {
 std::string unhex(const std::string& h) {
   auto v = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
   std::string out(h.size() / 2, '\0');
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out[i / 2] = static_cast<char>(v(h[i]) * 16 + v(h[i + 1]));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out[i / 2] = static_cast<char>(v(h[i]) * 16 + v(h[i + 1]));
   return out;
 }
 
@@ -143,6 +153,8 @@ std::string hx(const std::string& raw) { return crypto::hex(raw); }
 
 }  // namespace
 
+void ping(pqxx::transaction_base& tx) { tx.exec("SELECT 1"); }
+
 void prepare_connection(pqxx::connection& c) {
   {
     pqxx::nontransaction tx(c);
@@ -167,7 +179,8 @@ std::optional<StatusRow> get_status(pqxx::transaction_base& tx, const std::strin
   return s;
 }
 
-std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx, const std::string& user_id) {
+std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx,
+                                            const std::string& user_id) {
   auto r = tx.exec_prepared("conn_get", user_id);
   if (r.empty()) return std::nullopt;
   return to_connection(r[0]);
@@ -212,14 +225,16 @@ bool delete_connection(pqxx::transaction_base& tx, const std::string& user_id) {
   return tx.exec_prepared("conn_delete", user_id).affected_rows() > 0;
 }
 
-std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx, int64_t account_id) {
+std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx,
+                                                    int64_t account_id) {
   std::vector<std::string> out;
   for (auto row : tx.exec_prepared("conn_delete_account", account_id))
     out.push_back(row[0].as<std::string>());
   return out;
 }
 
-std::optional<ConnectionRow> find_by_code(pqxx::transaction_base& tx, const std::string& code_hash) {
+std::optional<ConnectionRow> find_by_code(pqxx::transaction_base& tx,
+                                          const std::string& code_hash) {
   auto r = tx.exec_prepared("conn_by_code", hx(code_hash));
   if (r.empty()) return std::nullopt;
   return to_connection(r[0]);
@@ -249,7 +264,8 @@ bool rewrap_tokens(pqxx::transaction_base& tx, const std::string& user_id, int64
 
 int64_t insert_state(pqxx::transaction_base& tx, const std::string& state_hash,
                      const std::string& user_id, const std::string& purpose, int ttl_s) {
-  return tx.exec_prepared1("state_insert", hx(state_hash), user_id, purpose, ttl_s)[0].as<int64_t>();
+  return tx.exec_prepared1("state_insert", hx(state_hash), user_id, purpose, ttl_s)[0]
+      .as<int64_t>();
 }
 
 std::optional<StateRow> get_state(pqxx::transaction_base& tx, const std::string& state_hash) {

@@ -9,6 +9,9 @@
 
 namespace amo::store {
 
+// A round trip that touches nothing (readiness checks).
+void ping(pqxx::transaction_base& tx);
+
 // Registers every prepared statement and the session's timeouts on a new connection.
 void prepare_connection(pqxx::connection& c);
 

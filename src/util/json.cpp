@@ -55,18 +55,39 @@ void str(Writer& w, std::string_view s) {
   w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 void str_or_null(Writer& w, const std::optional<std::string>& s) {
-  if (s) str(w, *s); else w.Null();
+  if (s)
+    str(w, *s);
+  else
+    w.Null();
 }
-void kv(Writer& w, const char* key, std::string_view value) { w.Key(key); str(w, value); }
-void kv(Writer& w, const char* key, const std::string& value) { w.Key(key); str(w, value); }
-void kv(Writer& w, const char* key, const char* value) { w.Key(key); str(w, value); }
-void kv(Writer& w, const char* key, int value) { w.Key(key); w.Int(value); }
+void kv(Writer& w, const char* key, std::string_view value) {
+  w.Key(key);
+  str(w, value);
+}
+void kv(Writer& w, const char* key, const std::string& value) {
+  w.Key(key);
+  str(w, value);
+}
+void kv(Writer& w, const char* key, const char* value) {
+  w.Key(key);
+  str(w, value);
+}
+void kv(Writer& w, const char* key, int value) {
+  w.Key(key);
+  w.Int(value);
+}
 void kv(Writer& w, const char* key, const std::optional<std::string>& value) {
   w.Key(key);
   str_or_null(w, value);
 }
-void kv(Writer& w, const char* key, bool value) { w.Key(key); w.Bool(value); }
-void kv(Writer& w, const char* key, int64_t value) { w.Key(key); w.Int64(value); }
+void kv(Writer& w, const char* key, bool value) {
+  w.Key(key);
+  w.Bool(value);
+}
+void kv(Writer& w, const char* key, int64_t value) {
+  w.Key(key);
+  w.Int64(value);
+}
 
 bool try_parse(const std::string& text, rapidjson::Document& out) {
   out.Parse<rapidjson::kParseStopWhenDoneFlag>(text.c_str(), text.size());

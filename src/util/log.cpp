@@ -1,12 +1,12 @@
 #include "util/log.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
-
-#include <unistd.h>
 
 namespace amo::log {
 
@@ -59,7 +59,8 @@ std::string now_iso_ms() {
   return buf;
 }
 
-void write(LogLevel level, const std::string& msg, const std::function<void(json::Writer&)>& fields) {
+void write(LogLevel level, const std::string& msg,
+           const std::function<void(json::Writer&)>& fields) {
   if (!enabled(level)) return;
   std::string line = json::write([&](json::Writer& w) {
     w.StartObject();

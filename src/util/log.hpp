@@ -15,10 +15,18 @@ bool enabled(LogLevel level);
 // Writes {"time":…,"level":…,"msg":…, <fields>} as one line.
 void write(LogLevel level, const std::string& msg,
            const std::function<void(json::Writer&)>& fields = {});
-inline void error(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kError, m, f); }
-inline void warn(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kWarn, m, f); }
-inline void info(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kInfo, m, f); }
-inline void debug(const std::string& m, const std::function<void(json::Writer&)>& f = {}) { write(LogLevel::kDebug, m, f); }
+inline void error(const std::string& m, const std::function<void(json::Writer&)>& f = {}) {
+  write(LogLevel::kError, m, f);
+}
+inline void warn(const std::string& m, const std::function<void(json::Writer&)>& f = {}) {
+  write(LogLevel::kWarn, m, f);
+}
+inline void info(const std::string& m, const std::function<void(json::Writer&)>& f = {}) {
+  write(LogLevel::kInfo, m, f);
+}
+inline void debug(const std::string& m, const std::function<void(json::Writer&)>& f = {}) {
+  write(LogLevel::kDebug, m, f);
+}
 
 // amoCRM calls made while serving the current request (this thread), for its log line.
 struct UpstreamCall {

@@ -1,7 +1,6 @@
 // The pool and repositories against a real PostgreSQL started by the test itself.
-#include <boost/test/unit_test.hpp>
-
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <thread>
 
 #include "http/errors.hpp"
@@ -161,9 +160,13 @@ BOOST_AUTO_TEST_SUITE(grants)
 // on an up-to-date schema, and cannot change the schema.
 BOOST_AUTO_TEST_CASE(service_role_is_least_privilege) {
   auto& pg = db().pg;
-  pg.psql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'amo_svc') THEN CREATE ROLE amo_svc LOGIN; END IF; END $$");
+  pg.psql(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'amo_svc') THEN CREATE "
+      "ROLE amo_svc LOGIN; END IF; END $$");
   std::string out;
-  int rc = run({"psql", pg.url(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "role=amo_svc", "-f", src_path("sql/grants.sql")}, &out);
+  int rc = run({"psql", pg.url(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "role=amo_svc", "-f",
+                src_path("sql/grants.sql")},
+               &out);
   BOOST_REQUIRE_MESSAGE(rc == 0, out);
   std::string svc_url = pg.url();
   svc_url.replace(svc_url.find("user=postgres"), 13, "user=amo_svc");

@@ -1,8 +1,8 @@
 #pragma once
 // Helpers shared by the e2e suites: JSON bodies, simulator counters, connecting a user.
-#include <boost/test/unit_test.hpp>
 #include <rapidjson/document.h>
 
+#include <boost/test/unit_test.hpp>
 #include <string>
 
 #include "http/request.hpp"
@@ -13,7 +13,8 @@ namespace amo::test {
 inline rapidjson::Document body_json(const HttpResult& r) {
   rapidjson::Document d;
   d.Parse(r.body.c_str());
-  BOOST_REQUIRE_MESSAGE(!d.HasParseError() && d.IsObject(), "not a JSON object: " << r.status << " " << r.body);
+  BOOST_REQUIRE_MESSAGE(!d.HasParseError() && d.IsObject(),
+                        "not a JSON object: " << r.status << " " << r.body);
   return d;
 }
 
@@ -53,8 +54,9 @@ inline std::string new_state(const Stack& s, const std::string& user) {
 
 inline std::string callback_url(const Stack& s, const std::string& code, const std::string& state,
                                 const std::string& referer, int prefix = 1) {
-  return s.api("/callback", prefix) + "?code=" + http::url_encode(code) + "&state=" + http::url_encode(state) +
-         "&referer=" + http::url_encode(referer) + "&client_id=" + http::url_encode(s.env.at("AMO_CLIENT_ID"));
+  return s.api("/callback", prefix) + "?code=" + http::url_encode(code) +
+         "&state=" + http::url_encode(state) + "&referer=" + http::url_encode(referer) +
+         "&client_id=" + http::url_encode(s.env.at("AMO_CLIENT_ID"));
 }
 
 // Connects `user` through the real callback; returns the state used.

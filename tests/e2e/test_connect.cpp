@@ -5,7 +5,6 @@
 #include "crypto/crypto.hpp"
 #include "e2e_util.hpp"
 
-
 using namespace amo::test;
 
 namespace {
@@ -25,11 +24,16 @@ BOOST_FIXTURE_TEST_CASE(auth_url_shape_and_single_use_state, Fresh) {
   std::string url = d["data"]["url"].GetString();
   std::string state = d["data"]["state"].GetString();
   BOOST_TEST(state.size() >= 22u);  // ≥ 128 bits of base64url
-  BOOST_TEST(url.rfind(s.sim + "/oauth?client_id=" + s.env.at("AMO_CLIENT_ID") + "&state=" + state + "&mode=post_message", 0) == 0);
+  BOOST_TEST(url.rfind(s.sim + "/oauth?client_id=" + s.env.at("AMO_CLIENT_ID") + "&state=" + state +
+                           "&mode=post_message",
+                       0) == 0);
   BOOST_TEST(std::string(d["data"]["expiresAt"].GetString()).back() == 'Z');
   // Stored hashed, never in clear.
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_oauth_state WHERE encode(state_hash,'escape') LIKE '%" + state + "%'") == "0");
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_oauth_state WHERE state_hash = sha256('" + state + "'::bytea) AND user_id = 'cf-1'") == "1");
+  BOOST_TEST(
+      s.pg->psql("SELECT count(*) FROM amo_oauth_state WHERE encode(state_hash,'escape') LIKE '%" +
+                 state + "%'") == "0");
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_oauth_state WHERE state_hash = sha256('" + state +
+                        "'::bytea) AND user_id = 'cf-1'") == "1");
   BOOST_TEST(http_get(s.api("/auth-url")).status == 401);
 }
 
@@ -47,7 +51,8 @@ BOOST_FIXTURE_TEST_CASE(callback_success_then_reload, Fresh) {
   BOOST_TEST(r.header("x-frame-options") == "DENY");
   BOOST_TEST(r.header("content-security-policy").find("default-src 'none'") != std::string::npos);
   BOOST_TEST(page(r).find("Authorization successful!") != std::string::npos);
-  BOOST_TEST(page(r).find("foryoure://amo-crm/callback?success=true&amp;state=" + amo::http::url_encode(state)) != std::string::npos);
+  BOOST_TEST(page(r).find("foryoure://amo-crm/callback?success=true&amp;state=" +
+                          amo::http::url_encode(state)) != std::string::npos);
   BOOST_TEST(page(r).find(g.code) == std::string::npos);  // never the code
   BOOST_TEST(counter(s, "token_authorization_code") == 1);
   BOOST_TEST(counter(s, "account") == 1);
@@ -62,14 +67,18 @@ BOOST_FIXTURE_TEST_CASE(callback_success_then_reload, Fresh) {
   BOOST_TEST(again.status == 200);
   BOOST_TEST(page(again).find("Authorization successful!") != std::string::npos);
   BOOST_TEST(counter(s, "token_authorization_code") == 1);
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'connect' AND user_id = 'cf-ok'") == "1");
+  BOOST_TEST(
+      s.pg->psql(
+          "SELECT count(*) FROM amo_audit_log WHERE event = 'connect' AND user_id = 'cf-ok'") ==
+      "1");
 }
 
 BOOST_FIXTURE_TEST_CASE(callback_error_branches, Fresh) {
   auto& s = shared_stack();
   auto g = issue_code(s);
   auto state = new_state(s, "cf-err");
-  auto expect = [&](const std::string& url, int status, const std::string& code, const std::string& heading) {
+  auto expect = [&](const std::string& url, int status, const std::string& code,
+                    const std::string& heading) {
     auto r = http_get(url);
     BOOST_TEST_CONTEXT(url) {
       BOOST_TEST(r.status == status);
@@ -80,23 +89,36 @@ BOOST_FIXTURE_TEST_CASE(callback_error_branches, Fresh) {
   };
   std::string cb = s.api("/callback");
   std::string cid = "&client_id=" + s.env.at("AMO_CLIENT_ID");
-  expect(cb + "?error=access_denied&state=" + state + cid, 400, "access_denied", "Authorization failed");
+  expect(cb + "?error=access_denied&state=" + state + cid, 400, "access_denied",
+         "Authorization failed");
   expect(cb + "?state=" + state + cid, 400, "missing_code", "Authorization code is missing");
-  expect(cb + "?code=" + g.code + "&state=unknown-state&referer=" + g.referer + cid, 400, "invalid_state", "Authorization failed");
-  expect(cb + "?code=" + g.code + "&referer=" + g.referer + cid, 400, "invalid_state", "Authorization failed");
-  expect(cb + "?code=" + g.code + "&state=" + state + "&referer=" + g.referer + "&client_id=someone-else", 400, "invalid_client", "Authorization failed");
-  for (auto evil : {"evil.com", "reforyou.amocrm.ru.evil.com", "evilamocrm.ru", "amocrm.ru%40evil.com", "127.0.0.1", "reforyou.amocrm.ru:8443"})
-    expect(cb + "?code=" + g.code + "&state=" + state + "&referer=" + evil + cid, 400, "invalid_referer", "Authorization failed");
+  expect(cb + "?code=" + g.code + "&state=unknown-state&referer=" + g.referer + cid, 400,
+         "invalid_state", "Authorization failed");
+  expect(cb + "?code=" + g.code + "&referer=" + g.referer + cid, 400, "invalid_state",
+         "Authorization failed");
+  expect(cb + "?code=" + g.code + "&state=" + state + "&referer=" + g.referer +
+             "&client_id=someone-else",
+         400, "invalid_client", "Authorization failed");
+  for (auto evil : {"evil.com", "reforyou.amocrm.ru.evil.com", "evilamocrm.ru",
+                    "amocrm.ru%40evil.com", "127.0.0.1", "reforyou.amocrm.ru:8443"})
+    expect(cb + "?code=" + g.code + "&state=" + state + "&referer=" + evil + cid, 400,
+           "invalid_referer", "Authorization failed");
   // None of the above reached amoCRM.
   BOOST_TEST(counter(s, "token_authorization_code") == 0);
   // amoCRM rejects the code (already used / unknown): exchange_failed, 502.
-  expect(cb + "?code=not-a-real-code&state=" + state + "&referer=" + g.referer + cid, 502, "exchange_failed", "Authorization failed");
+  expect(cb + "?code=not-a-real-code&state=" + state + "&referer=" + g.referer + cid, 502,
+         "exchange_failed", "Authorization failed");
   BOOST_TEST(counter(s, "token_authorization_code") == 1);
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'exchange_failed' AND user_id = 'cf-err'") == "1");
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'exchange_failed' AND "
+                        "user_id = 'cf-err'") == "1");
   // Expired state.
   auto st2 = new_state(s, "cf-err");
-  s.pg->psql("UPDATE amo_oauth_state SET expires_at = now() - interval '1 second' WHERE state_hash = sha256('" + st2 + "'::bytea)");
-  expect(cb + "?code=" + g.code + "&state=" + st2 + "&referer=" + g.referer + cid, 400, "invalid_state", "Authorization failed");
+  s.pg->psql(
+      "UPDATE amo_oauth_state SET expires_at = now() - interval '1 second' WHERE state_hash = "
+      "sha256('" +
+      st2 + "'::bytea)");
+  expect(cb + "?code=" + g.code + "&state=" + st2 + "&referer=" + g.referer + cid, 400,
+         "invalid_state", "Authorization failed");
   BOOST_TEST(counter(s, "token_authorization_code") == 1);
   auto st = body_json(http_get(s.api("/status"), {s.auth("cf-err")}));
   BOOST_TEST(st["data"]["connected"].IsFalse());
@@ -117,10 +139,13 @@ BOOST_FIXTURE_TEST_CASE(callback_account_not_allowed, Fresh) {
 
 BOOST_FIXTURE_TEST_CASE(callback_hostile_input_is_escaped, Fresh) {
   auto& s = shared_stack();
-  for (std::string evil : {"\"><script>alert(1)</script>", "'-alert(1)-'", "</script><img src=x onerror=alert(1)>",
-                           "javascript:alert(1)", "\" onmouseover=\"alert(1)"}) {
-    std::string cb = s.api("/callback") + "?state=" + amo::http::url_encode(evil) + "&error=" + amo::http::url_encode(evil) +
-                     "&referer=" + amo::http::url_encode(evil) + "&code=" + amo::http::url_encode(evil);
+  for (std::string evil :
+       {"\"><script>alert(1)</script>", "'-alert(1)-'", "</script><img src=x onerror=alert(1)>",
+        "javascript:alert(1)", "\" onmouseover=\"alert(1)"}) {
+    std::string cb = s.api("/callback") + "?state=" + amo::http::url_encode(evil) +
+                     "&error=" + amo::http::url_encode(evil) +
+                     "&referer=" + amo::http::url_encode(evil) +
+                     "&code=" + amo::http::url_encode(evil);
     auto r = http_get(cb);
     BOOST_TEST_CONTEXT(evil) {
       BOOST_TEST(r.status == 400);
@@ -128,7 +153,8 @@ BOOST_FIXTURE_TEST_CASE(callback_hostile_input_is_escaped, Fresh) {
       BOOST_TEST(page(r).find("<script>alert") == std::string::npos);
       BOOST_TEST(page(r).find("onerror=") == std::string::npos);
     }
-    auto j = http_get(s.api("/callback") + "?from_exchange=1&state=" + amo::http::url_encode(evil) + "&code=" + amo::http::url_encode(evil));
+    auto j = http_get(s.api("/callback") + "?from_exchange=1&state=" + amo::http::url_encode(evil) +
+                      "&code=" + amo::http::url_encode(evil));
     BOOST_TEST(j.status == 400);
     BOOST_TEST(error_code(j) == "invalid_state");
   }
@@ -138,7 +164,8 @@ BOOST_FIXTURE_TEST_CASE(exchange_code_rules, Fresh) {
   auto& s = shared_stack();
   const std::vector<std::string> json = {"Content-Type: application/json"};
   auto post = [&](const std::string& user, const std::string& body) {
-    return http("POST", s.api("/exchange-code"), {s.auth(user), "Content-Type: application/json"}, body);
+    return http("POST", s.api("/exchange-code"), {s.auth(user), "Content-Type: application/json"},
+                body);
   };
   // Code redeemed by the callback for user A: A gets 200 with no amoCRM call; B gets 409.
   auto g = issue_code(s);
@@ -165,7 +192,9 @@ BOOST_FIXTURE_TEST_CASE(exchange_code_rules, Fresh) {
   BOOST_TEST(error_code(post("ex-b", "{\"code\":")) == "invalid_json");
   BOOST_TEST(error_code(post("ex-b", "[1]")) == "invalid_json");
   BOOST_TEST(error_code(post("ex-b", "{\"code\":5}")) == "invalid_parameter");
-  BOOST_TEST(http("POST", s.api("/exchange-code"), {s.auth("ex-b"), "Content-Type: text/plain"}, "x").status == 415);
+  BOOST_TEST(
+      http("POST", s.api("/exchange-code"), {s.auth("ex-b"), "Content-Type: text/plain"}, "x")
+          .status == 415);
   // The old app's direct exchange works for a fresh code.
   auto fresh = post("ex-b", "{\"code\":\"" + g2.code + "\",\"referer\":\"" + g2.referer + "\"}");
   BOOST_TEST(fresh.status == 200);
@@ -174,7 +203,8 @@ BOOST_FIXTURE_TEST_CASE(exchange_code_rules, Fresh) {
   auto rejected = post("ex-c", "{\"code\":\"bogus\"}");
   BOOST_TEST(rejected.status == 502);
   BOOST_TEST(error_code(rejected) == "amo_exchange_failed");
-  BOOST_TEST(error_code(post("ex-c", "{\"code\":\"x\",\"referer\":\"evil.com\"}")) == "invalid_referer");
+  BOOST_TEST(error_code(post("ex-c", "{\"code\":\"x\",\"referer\":\"evil.com\"}")) ==
+             "invalid_referer");
 }
 
 BOOST_FIXTURE_TEST_CASE(disconnect_by_user_and_by_hook, Fresh) {
@@ -188,9 +218,11 @@ BOOST_FIXTURE_TEST_CASE(disconnect_by_user_and_by_hook, Fresh) {
   BOOST_TEST(http("POST", s.api("/disconnect"), {s.auth("dc-1")}).status == 200);  // idempotent
   // The hook: bad signatures change nothing.
   const std::string cid = s.env.at("AMO_CLIENT_ID");
-  const std::string good = amo::crypto::hex(amo::crypto::hmac_sha256(s.env.at("AMO_CLIENT_SECRET"), cid + "|31920194"));
+  const std::string good =
+      amo::crypto::hex(amo::crypto::hmac_sha256(s.env.at("AMO_CLIENT_SECRET"), cid + "|31920194"));
   std::string hook = s.api("/disconnect", 1);
-  for (auto q : {std::string("?client_uuid=") + cid + "&account_id=31920194&signature=" + std::string(64, '0'),
+  for (auto q : {std::string("?client_uuid=") + cid +
+                     "&account_id=31920194&signature=" + std::string(64, '0'),
                  std::string("?client_uuid=") + cid + "&account_id=31920194",
                  std::string("?client_uuid=other&account_id=31920194&signature=") + good,
                  std::string("?client_uuid=") + cid + "&account_id=31920195&signature=" + good}) {
@@ -203,8 +235,12 @@ BOOST_FIXTURE_TEST_CASE(disconnect_by_user_and_by_hook, Fresh) {
   BOOST_TEST(ok.status == 200);
   BOOST_TEST(body_json(ok)["data"]["disconnected"].GetInt() >= 1);
   BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE account_id = 31920194") == "0");
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'hook_disconnect' AND user_id = 'dc-2'") == "1");
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'disconnect' AND user_id = 'dc-1'") == "1");
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'hook_disconnect' AND "
+                        "user_id = 'dc-2'") == "1");
+  BOOST_TEST(
+      s.pg->psql(
+          "SELECT count(*) FROM amo_audit_log WHERE event = 'disconnect' AND user_id = 'dc-1'") ==
+      "1");
 }
 
 BOOST_FIXTURE_TEST_CASE(no_token_in_a_database_dump, Fresh) {
@@ -214,17 +250,20 @@ BOOST_FIXTURE_TEST_CASE(no_token_in_a_database_dump, Fresh) {
   // token works against amoCRM) — and a dump contains neither of them in clear.
   auto unhex = [](const std::string& h) {
     std::string out;
-    for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i + 1 < h.size(); i += 2)
+      out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
     return out;
   };
   std::string row = s.pg->psql(
-      "SELECT encode(access_token_enc,'hex') || ' ' || encode(refresh_token_enc,'hex') || ' ' || key_id "
+      "SELECT encode(access_token_enc,'hex') || ' ' || encode(refresh_token_enc,'hex') || ' ' || "
+      "key_id "
       "FROM amo_connection WHERE user_id = 'dump-user'");
   auto sp1 = row.find(' '), sp2 = row.rfind(' ');
   amo::crypto::TokenCipher cipher(*amo::crypto::key_from_base64(s.env.at("TOKEN_ENCRYPTION_KEY")));
   std::string key_id = row.substr(sp2 + 1);
   std::string access = cipher.decrypt(unhex(row.substr(0, sp1)), key_id, "dump-user|access");
-  std::string refresh = cipher.decrypt(unhex(row.substr(sp1 + 1, sp2 - sp1 - 1)), key_id, "dump-user|refresh");
+  std::string refresh =
+      cipher.decrypt(unhex(row.substr(sp1 + 1, sp2 - sp1 - 1)), key_id, "dump-user|refresh");
   BOOST_TEST(http_get(s.sim + "/api/v4/account", {bearer(access)}).status == 200);
   std::string dump;
   BOOST_REQUIRE_EQUAL(run({"pg_dump", s.pg->url(), "--data-only", "--inserts"}, &dump), 0);

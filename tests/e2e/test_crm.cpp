@@ -1,8 +1,7 @@
 // Token lifecycle and CRM data (SPEC §4–§5) against two `amo-connect serve` processes
 // behind one nginx upstream, so locks and rate limits are proven across processes.
-#include <boost/test/unit_test.hpp>
-
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <set>
 #include <thread>
 
@@ -38,7 +37,9 @@ HttpResult leads(const std::string& user, const std::string& query = "") {
 
 // Makes the stored access token look expired (to us) and dead (to amoCRM).
 void expire(const std::string& user) {
-  crm().pg->psql("UPDATE amo_connection SET expires_at = now() - interval '1 minute' WHERE user_id = '" + user + "'");
+  crm().pg->psql(
+      "UPDATE amo_connection SET expires_at = now() - interval '1 minute' WHERE user_id = '" +
+      user + "'");
   sim_post(crm(), "/_sim/expire-access");
 }
 
@@ -71,14 +72,16 @@ BOOST_FIXTURE_TEST_CASE(leads_mapping_and_paging_to_the_end, Fresh) {
   BOOST_TEST(data["page"].GetInt() == 1);
   BOOST_TEST(data["limit"].GetInt() == 250);
   auto& l = data["leads"][0];
-  for (auto k : {"id", "name", "price", "statusId", "pipelineId", "responsibleUserId", "createdAt", "updatedAt", "closedAt"})
+  for (auto k : {"id", "name", "price", "statusId", "pipelineId", "responsibleUserId", "createdAt",
+                 "updatedAt", "closedAt"})
     BOOST_TEST_CONTEXT(k) { BOOST_TEST(l.HasMember(k)); }
   BOOST_TEST(l["id"].IsInt64());
   BOOST_TEST(std::string(l["createdAt"].GetString()).back() == 'Z');
   // Default order created_at:desc reached amoCRM, and the answer is in that order.
   BOOST_TEST(last_query().find("order[created_at]=desc") != std::string::npos);
   for (size_t i = 1; i < data["leads"].Size(); ++i)
-    BOOST_TEST(std::string(data["leads"][i - 1]["createdAt"].GetString()) >= std::string(data["leads"][i]["createdAt"].GetString()));
+    BOOST_TEST(std::string(data["leads"][i - 1]["createdAt"].GetString()) >=
+               std::string(data["leads"][i]["createdAt"].GetString()));
   // Paging to the end with limit 30: 30, 30, 30, 10; hasMore until the last page.
   std::set<int64_t> ids;
   for (int page = 1; page <= 4; ++page) {
@@ -106,35 +109,46 @@ BOOST_FIXTURE_TEST_CASE(filters_reach_amocrm_and_results_match, Fresh) {
   BOOST_TEST(pl[0]["statuses"][0].HasMember("type"));
 
   auto by_pipe = body_json(leads("crm-2", "?limit=250&pipeline_id=" + std::to_string(pipeline)));
-  BOOST_TEST(last_query().find("filter[pipeline_id]=" + std::to_string(pipeline)) != std::string::npos);
+  BOOST_TEST(last_query().find("filter[pipeline_id]=" + std::to_string(pipeline)) !=
+             std::string::npos);
   BOOST_TEST(by_pipe["data"]["leads"].Size() > 0u);
-  for (auto& x : by_pipe["data"]["leads"].GetArray()) BOOST_TEST(x["pipelineId"].GetInt64() == pipeline);
+  for (auto& x : by_pipe["data"]["leads"].GetArray())
+    BOOST_TEST(x["pipelineId"].GetInt64() == pipeline);
 
-  auto by_status = body_json(leads("crm-2", "?limit=250&pipeline_id=" + std::to_string(pipeline) + "&status_id=" + std::to_string(status)));
-  BOOST_TEST(last_query().find("filter[statuses][0][status_id]=" + std::to_string(status)) != std::string::npos);
-  for (auto& x : by_status["data"]["leads"].GetArray()) BOOST_TEST(x["statusId"].GetInt64() == status);
+  auto by_status = body_json(leads("crm-2", "?limit=250&pipeline_id=" + std::to_string(pipeline) +
+                                                "&status_id=" + std::to_string(status)));
+  BOOST_TEST(last_query().find("filter[statuses][0][status_id]=" + std::to_string(status)) !=
+             std::string::npos);
+  for (auto& x : by_status["data"]["leads"].GetArray())
+    BOOST_TEST(x["statusId"].GetInt64() == status);
 
   auto all = body_json(leads("crm-2", "?limit=250"));
   int64_t resp = all["data"]["leads"][0]["responsibleUserId"].GetInt64();
-  auto by_resp = body_json(leads("crm-2", "?limit=250&responsible_user_id=" + std::to_string(resp)));
-  BOOST_TEST(last_query().find("filter[responsible_user_id]=" + std::to_string(resp)) != std::string::npos);
+  auto by_resp =
+      body_json(leads("crm-2", "?limit=250&responsible_user_id=" + std::to_string(resp)));
+  BOOST_TEST(last_query().find("filter[responsible_user_id]=" + std::to_string(resp)) !=
+             std::string::npos);
   BOOST_TEST(by_resp["data"]["leads"].Size() < all["data"]["leads"].Size());
-  for (auto& x : by_resp["data"]["leads"].GetArray()) BOOST_TEST(x["responsibleUserId"].GetInt64() == resp);
+  for (auto& x : by_resp["data"]["leads"].GetArray())
+    BOOST_TEST(x["responsibleUserId"].GetInt64() == resp);
 
   // Created range, ISO 8601 and unix seconds.
   std::string mid = all["data"]["leads"][50]["createdAt"].GetString();
   auto recent = body_json(leads("crm-2", "?limit=250&created_from=" + mid));
   BOOST_TEST(last_query().find("filter[created_at][from]=") != std::string::npos);
-  for (auto& x : recent["data"]["leads"].GetArray()) BOOST_TEST(std::string(x["createdAt"].GetString()) >= mid);
+  for (auto& x : recent["data"]["leads"].GetArray())
+    BOOST_TEST(std::string(x["createdAt"].GetString()) >= mid);
   auto older = body_json(leads("crm-2", "?limit=250&created_to=" + mid));
-  for (auto& x : older["data"]["leads"].GetArray()) BOOST_TEST(std::string(x["createdAt"].GetString()) <= mid);
+  for (auto& x : older["data"]["leads"].GetArray())
+    BOOST_TEST(std::string(x["createdAt"].GetString()) <= mid);
   BOOST_TEST(recent["data"]["leads"].Size() + older["data"]["leads"].Size() >= 100u);
   BOOST_TEST(leads("crm-2", "?created_from=1700000000&created_to=1900000000").status == 200);
 
   // Order and search.
   auto by_id = body_json(leads("crm-2", "?limit=250&order=id:asc"));
   BOOST_TEST(last_query().find("order[id]=asc") != std::string::npos);
-  BOOST_TEST(by_id["data"]["leads"][0]["id"].GetInt64() < by_id["data"]["leads"][1]["id"].GetInt64());
+  BOOST_TEST(by_id["data"]["leads"][0]["id"].GetInt64() <
+             by_id["data"]["leads"][1]["id"].GetInt64());
   std::string name = all["data"]["leads"][3]["name"].GetString();
   std::string word = name.substr(0, name.find(' '));
   auto found = body_json(leads("crm-2", "?limit=250&query=" + amo::http::url_encode(word)));
@@ -153,17 +167,29 @@ BOOST_FIXTURE_TEST_CASE(empty_list_204_and_invalid_parameters, Fresh) {
   sim_post(crm(), "/_sim/knobs", "{\"empty_leads\":false}");
   int64_t calls = counter(crm(), "leads");
   for (auto [query, param] : std::vector<std::pair<std::string, std::string>>{
-           {"?page=0", "page"}, {"?page=abc", "page"}, {"?limit=0", "limit"}, {"?limit=251", "limit"},
-           {"?limit=-5", "limit"}, {"?query=" + std::string(201, 'a'), "query"}, {"?pipeline_id=-1", "pipeline_id"},
-           {"?pipeline_id=1e3", "pipeline_id"}, {"?status_id=142", "status_id"},
-           {"?responsible_user_id=x", "responsible_user_id"}, {"?created_from=yesterday", "created_from"},
-           {"?created_to=2025-02-31", "created_to"}, {"?created_from=2025-13-01T00:00:00Z", "created_from"},
-           {"?order=name", "order"}, {"?order=id:up", "order"}, {"?page=99999999999999999999", "page"}}) {
+           {"?page=0", "page"},
+           {"?page=abc", "page"},
+           {"?limit=0", "limit"},
+           {"?limit=251", "limit"},
+           {"?limit=-5", "limit"},
+           {"?query=" + std::string(201, 'a'), "query"},
+           {"?pipeline_id=-1", "pipeline_id"},
+           {"?pipeline_id=1e3", "pipeline_id"},
+           {"?status_id=142", "status_id"},
+           {"?responsible_user_id=x", "responsible_user_id"},
+           {"?created_from=yesterday", "created_from"},
+           {"?created_to=2025-02-31", "created_to"},
+           {"?created_from=2025-13-01T00:00:00Z", "created_from"},
+           {"?order=name", "order"},
+           {"?order=id:up", "order"},
+           {"?page=99999999999999999999", "page"}}) {
     auto r = leads("crm-3", query);
     BOOST_TEST_CONTEXT(query) {
       BOOST_TEST(r.status == 400);
       BOOST_TEST(error_code(r) == "invalid_parameter");
-      BOOST_TEST(std::string(body_json(r)["error"]["message"].GetString()).find("'" + param + "'") != std::string::npos);
+      BOOST_TEST(
+          std::string(body_json(r)["error"]["message"].GetString()).find("'" + param + "'") !=
+          std::string::npos);
     }
   }
   BOOST_TEST(counter(crm(), "leads") == calls);  // nothing invalid reached amoCRM
@@ -186,7 +212,9 @@ BOOST_FIXTURE_TEST_CASE(expired_token_24_concurrent_requests_one_refresh, Fresh)
   auto served = [](int i) {
     std::string log = crm().server_log(i);
     size_t n = 0;
-    for (size_t p = log.find("\"route\":\"/leads\""); p != std::string::npos; p = log.find("\"route\":\"/leads\"", p + 1)) ++n;
+    for (size_t p = log.find("\"route\":\"/leads\""); p != std::string::npos;
+         p = log.find("\"route\":\"/leads\"", p + 1))
+      ++n;
     return n;
   };
   size_t before0 = served(0), before1 = served(1);
@@ -204,8 +232,10 @@ BOOST_FIXTURE_TEST_CASE(expired_token_24_concurrent_requests_one_refresh, Fresh)
   BOOST_TEST(counter(crm(), "token_refresh_token") == 1);
   BOOST_TEST(counter(crm(), "token_errors") == 0);
   BOOST_TEST(counter(crm(), "max_rps_seen") <= 7);
-  BOOST_TEST_MESSAGE("24 concurrent requests: refreshes=" << counter(crm(), "token_refresh_token")
-                     << " leads calls=" << counter(crm(), "leads") << " max_rps_seen=" << counter(crm(), "max_rps_seen"));
+  BOOST_TEST_MESSAGE("24 concurrent requests: refreshes="
+                     << counter(crm(), "token_refresh_token")
+                     << " leads calls=" << counter(crm(), "leads")
+                     << " max_rps_seen=" << counter(crm(), "max_rps_seen"));
   // Both servers served some of them (the lock was shared across processes).
   BOOST_TEST(served(0) > before0);
   BOOST_TEST(served(1) > before1);
@@ -232,13 +262,15 @@ BOOST_FIXTURE_TEST_CASE(revoked_refresh_token_needs_reauth, Fresh) {
   BOOST_TEST(counter(crm(), "token_refresh_token") == refreshes);
   // Connecting again clears the flag.
   connect_user(crm(), "crm-rev");
-  BOOST_TEST(body_json(http_get(crm().api("/status"), {crm().auth("crm-rev")}))["data"]["connected"].IsTrue());
+  BOOST_TEST(body_json(http_get(crm().api("/status"), {crm().auth("crm-rev")}))["data"]["connected"]
+                 .IsTrue());
 }
 
 BOOST_FIXTURE_TEST_CASE(token_endpoint_500_is_transient, Fresh) {
   connect_user(crm(), "crm-500");
   expire("crm-500");
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"token\",\"status\":500,\"count\":1,\"body\":\"html\"}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"token\",\"status\":500,\"count\":1,\"body\":\"html\"}}");
   auto r = leads("crm-500");
   BOOST_TEST((r.status == 502 || r.status == 503));
   BOOST_TEST(error_code(r).rfind("amo_", 0) == 0);
@@ -261,17 +293,21 @@ BOOST_FIXTURE_TEST_CASE(burst_of_30_stays_under_7_per_second, Fresh) {
   BOOST_TEST(counter(crm(), "leads") == 30);
   BOOST_TEST(counter(crm(), "max_rps_seen") <= 7);
   BOOST_TEST(counter(crm(), "rate_limited") == 0);
-  BOOST_TEST_MESSAGE("burst of 30: leads calls=" << counter(crm(), "leads") << " max_rps_seen="
-                     << counter(crm(), "max_rps_seen") << " rate_limited=" << counter(crm(), "rate_limited"));
+  BOOST_TEST_MESSAGE("burst of 30: leads calls="
+                     << counter(crm(), "leads")
+                     << " max_rps_seen=" << counter(crm(), "max_rps_seen")
+                     << " rate_limited=" << counter(crm(), "rate_limited"));
 }
 
 BOOST_FIXTURE_TEST_CASE(one_forced_429_is_retried_once, Fresh) {
   connect_user(crm(), "crm-429");
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":429,\"count\":1}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"api\",\"status\":429,\"count\":1}}");
   BOOST_TEST(leads("crm-429").status == 200);
   BOOST_TEST(counter(crm(), "leads") == 2);
   // Two in a row: retried once, never more → 429 with Retry-After.
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":429,\"count\":2}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"api\",\"status\":429,\"count\":2}}");
   auto r = leads("crm-429");
   BOOST_TEST(r.status == 429);
   BOOST_TEST(!r.header("retry-after").empty());
@@ -285,11 +321,13 @@ BOOST_FIXTURE_TEST_CASE(amocrm_down_slow_or_garbage, Fresh) {
   sim_post(crm(), "/_sim/knobs", "{\"latency_ms\":0}");
   BOOST_TEST(r.status == 504);
   BOOST_TEST(error_code(r) == "amo_timeout");
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":500,\"count\":1,\"body\":\"html\"}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"api\",\"status\":500,\"count\":1,\"body\":\"html\"}}");
   auto g = leads("crm-slow");
   BOOST_TEST(g.status == 502);
   BOOST_TEST(error_code(g) == "amo_error");
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":503,\"count\":1}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"api\",\"status\":503,\"count\":1}}");
   auto u = leads("crm-slow");
   BOOST_TEST(u.status == 503);
   BOOST_TEST(!u.header("retry-after").empty());
@@ -298,7 +336,8 @@ BOOST_FIXTURE_TEST_CASE(amocrm_down_slow_or_garbage, Fresh) {
 
 BOOST_FIXTURE_TEST_CASE(api_key_exchange, Fresh) {
   auto post = [](const std::string& user, const std::string& body) {
-    return http("POST", crm().api("/exchange-api-key"), {crm().auth(user), "Content-Type: application/json"}, body);
+    return http("POST", crm().api("/exchange-api-key"),
+                {crm().auth(user), "Content-Type: application/json"}, body);
   };
   auto r = post("ak-1", "{\"login\":\"agent1@example.com\",\"api_key\":\"k-123\"}");
   BOOST_REQUIRE_EQUAL(r.status, 202);
@@ -306,7 +345,8 @@ BOOST_FIXTURE_TEST_CASE(api_key_exchange, Fresh) {
   BOOST_TEST(d["success"].IsTrue());
   BOOST_TEST(std::string(d["status"].GetString()) == "accepted");
   BOOST_TEST(std::string(d["message"].GetString()) == "API key exchange request accepted");
-  BOOST_TEST(std::string(d["note"].GetString()) == "Authorization code will be sent to redirect URI");
+  BOOST_TEST(std::string(d["note"].GetString()) ==
+             "Authorization code will be sent to redirect URI");
   // amoCRM delivers the code to the callback with from_exchange=1; it answers JSON 200.
   for (int i = 0; i < 400 && counter(crm(), "last_delivery_status") == 0; ++i) sleep_ms(50);
   BOOST_TEST(counter(crm(), "last_delivery_status") == 200);
@@ -336,19 +376,29 @@ BOOST_FIXTURE_TEST_CASE(api_key_exchange, Fresh) {
 BOOST_FIXTURE_TEST_CASE(refresh_due_refreshes_only_due_connections, Fresh) {
   connect_user(crm(), "due-old");
   connect_user(crm(), "due-new");
-  crm().pg->psql("UPDATE amo_connection SET last_refresh_at = now() - interval '40 days' WHERE user_id = 'due-old'");
-  crm().pg->psql("UPDATE amo_connection SET last_refresh_at = now() - interval '1 day' WHERE user_id = 'due-new'");
-  std::string before_new = crm().pg->psql("SELECT last_refresh_at FROM amo_connection WHERE user_id = 'due-new'");
+  crm().pg->psql(
+      "UPDATE amo_connection SET last_refresh_at = now() - interval '40 days' WHERE user_id = "
+      "'due-old'");
+  crm().pg->psql(
+      "UPDATE amo_connection SET last_refresh_at = now() - interval '1 day' WHERE user_id = "
+      "'due-new'");
+  std::string before_new =
+      crm().pg->psql("SELECT last_refresh_at FROM amo_connection WHERE user_id = 'due-new'");
   // Other connections of this stack are not due either.
-  crm().pg->psql("UPDATE amo_connection SET last_refresh_at = now() WHERE user_id NOT IN ('due-old', 'due-new')");
+  crm().pg->psql(
+      "UPDATE amo_connection SET last_refresh_at = now() WHERE user_id NOT IN ('due-old', "
+      "'due-new')");
   int64_t refreshes = counter(crm(), "token_refresh_token");
   std::string out;
   int rc = run({bin_path("amo-connect"), "refresh-due"}, &out, crm().env);
   BOOST_TEST(rc == 0, out);
   BOOST_TEST(out.find("1 due, 1 refreshed") != std::string::npos, out);
   BOOST_TEST(counter(crm(), "token_refresh_token") == refreshes + 1);
-  BOOST_TEST(crm().pg->psql("SELECT last_refresh_at > now() - interval '1 minute' FROM amo_connection WHERE user_id = 'due-old'") == "t");
-  BOOST_TEST(crm().pg->psql("SELECT last_refresh_at FROM amo_connection WHERE user_id = 'due-new'") == before_new);
+  BOOST_TEST(crm().pg->psql("SELECT last_refresh_at > now() - interval '1 minute' FROM "
+                            "amo_connection WHERE user_id = 'due-old'") == "t");
+  BOOST_TEST(
+      crm().pg->psql("SELECT last_refresh_at FROM amo_connection WHERE user_id = 'due-new'") ==
+      before_new);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

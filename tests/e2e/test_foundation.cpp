@@ -73,7 +73,9 @@ BOOST_AUTO_TEST_CASE(status_connected_row) {
 BOOST_AUTO_TEST_CASE(unauthorized_variants) {
   auto& s = shared_stack();
   for (auto h : std::vector<std::vector<std::string>>{
-           {}, {"Authorization: Basic abc"}, {"Authorization: Bearer garbage"},
+           {},
+           {"Authorization: Basic abc"},
+           {"Authorization: Bearer garbage"},
            {"Authorization: Bearer " + s.token("u").substr(0, 40)},
            {"Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0."}}) {
     auto r = http_get(s.api("/status"), h);
@@ -120,10 +122,12 @@ BOOST_AUTO_TEST_CASE(service_endpoints) {
   http_get(s.api("/status"), {s.auth("metrics-user")});
   auto m = http_get(s.base + "/metrics");
   BOOST_TEST(m.status == 200);
-  BOOST_TEST(m.body.find("amo_http_requests_total{route=\"/status\",method=\"GET\",status=\"200\"}") !=
-             std::string::npos);
-  BOOST_TEST(m.body.find("amo_http_request_duration_seconds_bucket{route=\"/status\",le=\"+Inf\"}") !=
-             std::string::npos);
+  BOOST_TEST(
+      m.body.find("amo_http_requests_total{route=\"/status\",method=\"GET\",status=\"200\"}") !=
+      std::string::npos);
+  BOOST_TEST(
+      m.body.find("amo_http_request_duration_seconds_bucket{route=\"/status\",le=\"+Inf\"}") !=
+      std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(database_restart_is_survived) {
@@ -156,7 +160,13 @@ BOOST_AUTO_TEST_CASE(request_id_travels_from_nginx_and_back) {
   auto r = http_get(s.api("/status"), {s.auth("rid-user"), "X-Request-Id: injected\"value"});
   std::string id = r.header("x-request-id");
   BOOST_REQUIRE_EQUAL(id.size(), 32u);  // nginx's $request_id, not the client's header
-  BOOST_TEST(read_file(s.dir + "/nginx/access.log").find("\"request_id\":\"" + id + "\"") != std::string::npos);
+  // nginx writes its access log line after the response has gone out: give it a moment.
+  bool logged = false;
+  for (int i = 0; i < 100 && !logged; ++i) {
+    logged = read_file(s.dir + "/nginx/access.log").find("\"request_id\":\"" + id + "\"") != std::string::npos;
+    if (!logged) sleep_ms(20);
+  }
+  BOOST_TEST(logged);
   BOOST_TEST(s.server_log().find("\"request_id\":\"" + id + "\"") != std::string::npos);
   BOOST_TEST(s.server_log().find("injected") == std::string::npos);
 }

@@ -1,8 +1,7 @@
 // Operations inside the server: graceful shutdown, key rotation, metrics format, and no
 // secret in any log line of a full run.
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <thread>
 
@@ -34,7 +33,8 @@ BOOST_AUTO_TEST_CASE(sigterm_finishes_in_flight_requests) {
   // Wait until the request is inside the server (the scrape itself is the other one).
   bool inside = false;
   for (int i = 0; i < 400 && !inside; ++i) {
-    inside = http_get(s.base + "/metrics").body.find("amo_http_requests_in_flight 2") != std::string::npos;
+    inside = http_get(s.base + "/metrics").body.find("amo_http_requests_in_flight 2") !=
+             std::string::npos;
     if (!inside) sleep_ms(25);
   }
   BOOST_REQUIRE(inside);
@@ -68,7 +68,8 @@ BOOST_AUTO_TEST_CASE(rotate_keys_without_downtime) {
   std::string out;
   BOOST_TEST(run({bin_path("amo-connect"), "rotate-keys"}, &out, env) == 0, out);
   BOOST_TEST(out.find("re-encrypted with key " + new_id) != std::string::npos, out);
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE key_id <> '" + new_id + "'") == "0");
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE key_id <> '" + new_id + "'") ==
+             "0");
   // Step 3: the old key can go.
   s.restart_server(0, {{"TOKEN_ENCRYPTION_KEY", new_key}});
   BOOST_TEST(http_get(s.api("/test"), {s.auth("ops-rot")}).status == 200);
@@ -78,8 +79,11 @@ BOOST_AUTO_TEST_CASE(rotate_keys_without_downtime) {
   BOOST_TEST(r.status == 409);
   BOOST_TEST(error_code(r) == "reauthorization_required");
   // Put the stack back on its own key for the cases that follow.
-  run({bin_path("amo-connect"), "rotate-keys"}, &out,
-      [&] { auto e = s.env; e["TOKEN_ENCRYPTION_PREVIOUS_KEYS"] = new_key; return e; }());
+  run({bin_path("amo-connect"), "rotate-keys"}, &out, [&] {
+    auto e = s.env;
+    e["TOKEN_ENCRYPTION_PREVIOUS_KEYS"] = new_key;
+    return e;
+  }());
 }
 
 BOOST_AUTO_TEST_CASE(metrics_pass_promtool) {
@@ -89,10 +93,12 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool) {
   http_get(s.api("/leads"), {s.auth("ops-metrics")});
   auto m = http_get(s.base + "/metrics");
   BOOST_REQUIRE_EQUAL(m.status, 200);
-  for (auto name : {"amo_build_info", "amo_http_requests_total", "amo_http_request_duration_seconds_bucket",
-                    "amo_upstream_requests_total{endpoint=\"api/v4/leads\",status=\"200\"}",
-                    "amo_upstream_requests_total{endpoint=\"oauth2/access_token:authorization_code\",status=\"200\"}",
-                    "amo_db_pool_size", "amo_db_pool_in_use", "amo_db_pool_wait_seconds_total"})
+  for (auto name :
+       {"amo_build_info", "amo_http_requests_total", "amo_http_request_duration_seconds_bucket",
+        "amo_upstream_requests_total{endpoint=\"api/v4/leads\",status=\"200\"}",
+        "amo_upstream_requests_total{endpoint=\"oauth2/"
+        "access_token:authorization_code\",status=\"200\"}",
+        "amo_db_pool_size", "amo_db_pool_in_use", "amo_db_pool_wait_seconds_total"})
     BOOST_TEST_CONTEXT(name) { BOOST_TEST(m.body.find(name) != std::string::npos); }
   std::string path = s.dir + "/metrics.txt";
   {
@@ -120,17 +126,22 @@ BOOST_AUTO_TEST_CASE(request_log_lines_and_no_secret_anywhere) {
   http("POST", s.api("/exchange-api-key"), {s.auth("ops-log-2"), "Content-Type: application/json"},
        "{\"login\":\"ops@example.com\",\"api_key\":\"" + api_key + "\"}");
   for (int i = 0; i < 400 && counter(s, "last_delivery_status") == 0; ++i) sleep_ms(50);
-  std::string row = s.pg->psql("SELECT encode(access_token_enc,'hex') FROM amo_connection WHERE user_id = 'ops-log'");
+  std::string row = s.pg->psql(
+      "SELECT encode(access_token_enc,'hex') FROM amo_connection WHERE user_id = 'ops-log'");
   http("POST", s.api("/disconnect"), {s.auth("ops-log")});
 
   std::string logs = s.all_logs();
   // One JSON line per request with the fields operators rely on, upstream calls included.
   BOOST_TEST(logs.find("\"msg\":\"request\"") != std::string::npos);
   BOOST_TEST(logs.find("\"route\":\"/leads\",\"status\":200") != std::string::npos);
-  BOOST_TEST(logs.find("\"upstream\":[{\"endpoint\":\"oauth2/access_token:refresh_token\",\"status\":200") != std::string::npos);
+  BOOST_TEST(
+      logs.find(
+          "\"upstream\":[{\"endpoint\":\"oauth2/access_token:refresh_token\",\"status\":200") !=
+      std::string::npos);
   BOOST_TEST(logs.find("\"request_id\":\"") != std::string::npos);
-  for (auto secret : {s.token("ops-log"), s.env.at("JWT_SECRET"), s.env.at("AMO_CLIENT_SECRET"),
-                      s.env.at("TOKEN_ENCRYPTION_KEY"), g.code, state, api_key, row.substr(0, 32)}) {
+  for (auto secret :
+       {s.token("ops-log"), s.env.at("JWT_SECRET"), s.env.at("AMO_CLIENT_SECRET"),
+        s.env.at("TOKEN_ENCRYPTION_KEY"), g.code, state, api_key, row.substr(0, 32)}) {
     BOOST_TEST_CONTEXT(secret.substr(0, 12)) { BOOST_TEST(logs.find(secret) == std::string::npos); }
   }
   BOOST_TEST(logs.find("eyJ") == std::string::npos);  // no JWT of any kind
@@ -142,8 +153,9 @@ BOOST_AUTO_TEST_CASE(check_config_and_startup_errors) {
   BOOST_TEST(run({bin_path("amo-connect"), "check-config"}, &out, s.env) == 0, out);
   BOOST_TEST(out.find("database: ok") != std::string::npos);
   BOOST_TEST(out.find("AMO_DOMAIN=reforyou.amocrm.ru") != std::string::npos);
-  for (auto k : {"JWT_SECRET", "AMO_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY"})
-    BOOST_TEST_CONTEXT(k) { BOOST_TEST(out.find(s.env.at(k)) == std::string::npos); }
+  for (auto k : {"JWT_SECRET", "AMO_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY"}) BOOST_TEST_CONTEXT(k) {
+      BOOST_TEST(out.find(s.env.at(k)) == std::string::npos);
+    }
   // A missing or malformed value stops start-up with one line naming the variable.
   auto env = s.env;
   env["JWT_SECRET"] = "short";

@@ -7,7 +7,7 @@
 namespace amo::test {
 
 struct HttpResult {
-  long status = 0;  // 0: no answer (curl error in `error`)
+  long status = 0;                             // 0: no answer (curl error in `error`)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string error;

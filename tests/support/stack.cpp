@@ -53,7 +53,8 @@ void PgCluster::stop() {
 
 std::string PgCluster::psql(const std::string& sql) const {
   std::string out;
-  int rc = run({"psql", url_, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql}, &out, {}, true);
+  int rc = run({"psql", url_, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql}, &out, {},
+               true);
   if (rc != 0) throw std::runtime_error("psql failed: " + out);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
@@ -111,15 +112,15 @@ Stack::Stack(StackOptions opts) : opts_(std::move(opts)) {
     servers_.push_back(std::make_unique<Process>());
     start_server(i, {});
   }
-  std::vector<std::string> args = {"bash", src_path("tools/devstack.sh"), "nginx-conf", dir + "/nginx",
-                                   std::to_string(port), socks};
+  std::vector<std::string> args = {"bash",         src_path("tools/devstack.sh"), "nginx-conf",
+                                   dir + "/nginx", std::to_string(port),          socks};
   if (opts_.sim) {
     args.push_back(std::to_string(sim_port));
     args.push_back(sim_sock);
   }
   if (run(args, &out) != 0) throw std::runtime_error("nginx-conf failed: " + out);
-  nginx_.start({"nginx", "-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf", "-e", dir + "/nginx/error.log",
-                "-g", "daemon off;"},
+  nginx_.start({"nginx", "-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf", "-e",
+                dir + "/nginx/error.log", "-g", "daemon off;"},
                {}, dir + "/nginx/stdout.log");
   wait_http(base + "/healthz", 20000);
   if (opts_.sim) wait_http(sim + "/_sim/counters", 20000);
@@ -141,7 +142,8 @@ void Stack::start_server(int i, const std::map<std::string, std::string>& extra)
   int fd = -1;
   if (opts_.socket_activation) {
     e["FCGI_SOCKET"] = "/nonexistent/not-used.sock";
-    if (listen_fds_.size() <= static_cast<size_t>(i)) listen_fds_.push_back(listen_unix(sockets_[static_cast<size_t>(i)]));
+    if (listen_fds_.size() <= static_cast<size_t>(i))
+      listen_fds_.push_back(listen_unix(sockets_[static_cast<size_t>(i)]));
     fd = listen_fds_[static_cast<size_t>(i)];
   }
   servers_[static_cast<size_t>(i)]->start({bin_path("amo-connect"), "serve"}, e,

@@ -48,8 +48,8 @@ class Stack {
   Stack& operator=(const Stack&) = delete;
 
   std::string dir;
-  std::string base;  // http://127.0.0.1:<nginx port>
-  std::string sim;   // http://127.0.0.1:<sim port>
+  std::string base;                        // http://127.0.0.1:<nginx port>
+  std::string sim;                         // http://127.0.0.1:<sim port>
   std::map<std::string, std::string> env;  // the servers' environment
   std::unique_ptr<PgCluster> pg;
 

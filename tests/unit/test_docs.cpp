@@ -31,7 +31,7 @@ size_t indent_of(const std::string& line) {
 // a path is a key at indent 2 ("  /api/amo-crm/status:"), an operation a key at indent 4
 // below it ("    get:"). Enough YAML for the document we write ourselves.
 std::map<std::string, std::set<std::string>> documented_operations(const std::string& yaml) {
-  static const std::set<std::string> kMethods = {"get",  "put",     "post", "delete",
+  static const std::set<std::string> kMethods = {"get",  "put",     "post",  "delete",
                                                  "head", "options", "patch", "trace"};
   std::map<std::string, std::set<std::string>> out;
   std::istringstream in(yaml);
@@ -121,9 +121,9 @@ BOOST_AUTO_TEST_CASE(every_route_is_documented) {
     bool found = it != ops.end();
     BOOST_TEST(found, method << " " << path << ": path " << doc << " is not in docs/openapi.yaml");
     if (found)
-      BOOST_TEST(it->second.count(lower(method)) == 1u,
-                 method << " " << path << ": no `" << lower(method) << ":` under " << doc
-                        << " in docs/openapi.yaml");
+      BOOST_TEST(it->second.count(lower(method)) == 1u, method << " " << path << ": no `"
+                                                               << lower(method) << ":` under "
+                                                               << doc << " in docs/openapi.yaml");
   }
 }
 

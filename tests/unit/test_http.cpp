@@ -751,7 +751,8 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_never_makes_invalid_json) {
   BOOST_TEST(out.find("\xC3\xA9") != std::string::npos);      // valid text kept
   BOOST_TEST(out.find("\xEF\xBF\xBD") != std::string::npos);  // invalid bytes replaced
   std::string cyr = "Квартира на Подолі";
-  BOOST_TEST(amo::json::write([&](amo::json::Writer& w) { amo::json::str(w, cyr); }) == "\"" + cyr + "\"");
+  BOOST_TEST(amo::json::write([&](amo::json::Writer& w) { amo::json::str(w, cyr); }) ==
+             "\"" + cyr + "\"");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

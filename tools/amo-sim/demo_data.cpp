@@ -53,12 +53,12 @@ const char* const kRentObjects[] = {
 };
 
 const char* const kFirstNames[] = {
-    "Олена", "Андрій", "Марія", "Іван",   "Оксана",   "Дмитро",     "Наталія", "Сергій",
+    "Олена", "Андрій", "Марія", "Іван",   "Оксана",   "Дмитро",    "Наталія", "Сергій",
     "Юлія",  "Тарас",  "Ірина", "Богдан", "Катерина", "Олександр", "Софія",   "Ярослав",
 };
 
 const char* const kLastNames[] = {
-    "Коваленко", "Шевченко", "Бондаренко", "Ткаченко", "Кравченко", "Мельник",
+    "Коваленко", "Шевченко", "Бондаренко", "Ткаченко", "Кравченко",  "Мельник",
     "Олійник",   "Петренко", "Савченко",   "Лисенко",  "Гончаренко", "Руденко",
 };
 
@@ -143,24 +143,36 @@ DemoData make_demo_data(int64_t now_unix) {
   DemoData d;
   d.user_ids = {10587301, 10587305, 10587309};
 
-  d.pipelines.push_back(Pipeline{kSalesPipeline, "Продажі", 1, true, true, false,
-                                 {
-                                     {66100622, "Неразібране", 10, false, "#c1c1c1", 1},
-                                     {66100626, "Перший контакт", 20, true, "#99ccff", 0},
-                                     {66100630, "Показ об'єкта", 30, true, "#ffff99", 0},
-                                     {66100634, "Переговори", 40, true, "#ffcc66", 0},
-                                     {66100638, "Підписання договору", 50, true, "#deff81", 0},
-                                     {kStatusWon, "Успішно реалізовано", 10000, false, "#CCFF66", 0},
-                                     {kStatusLost, "Закрито і не реалізовано", 11000, false, "#D5D8DB", 0},
-                                 }});
-  d.pipelines.push_back(Pipeline{kRentPipeline, "Оренда", 2, false, true, false,
-                                 {
-                                     {66100642, "Неразібране", 10, false, "#c1c1c1", 1},
-                                     {66100646, "Заявка", 20, true, "#98cbff", 0},
-                                     {66100650, "Показ", 30, true, "#fffd7f", 0},
-                                     {kStatusWon, "Успішно реалізовано", 10000, false, "#CCFF66", 0},
-                                     {kStatusLost, "Закрито і не реалізовано", 11000, false, "#D5D8DB", 0},
-                                 }});
+  d.pipelines.push_back(
+      Pipeline{kSalesPipeline,
+               "Продажі",
+               1,
+               true,
+               true,
+               false,
+               {
+                   {66100622, "Неразібране", 10, false, "#c1c1c1", 1},
+                   {66100626, "Перший контакт", 20, true, "#99ccff", 0},
+                   {66100630, "Показ об'єкта", 30, true, "#ffff99", 0},
+                   {66100634, "Переговори", 40, true, "#ffcc66", 0},
+                   {66100638, "Підписання договору", 50, true, "#deff81", 0},
+                   {kStatusWon, "Успішно реалізовано", 10000, false, "#CCFF66", 0},
+                   {kStatusLost, "Закрито і не реалізовано", 11000, false, "#D5D8DB", 0},
+               }});
+  d.pipelines.push_back(
+      Pipeline{kRentPipeline,
+               "Оренда",
+               2,
+               false,
+               true,
+               false,
+               {
+                   {66100642, "Неразібране", 10, false, "#c1c1c1", 1},
+                   {66100646, "Заявка", 20, true, "#98cbff", 0},
+                   {66100650, "Показ", 30, true, "#fffd7f", 0},
+                   {kStatusWon, "Успішно реалізовано", 10000, false, "#CCFF66", 0},
+                   {kStatusLost, "Закрито і не реалізовано", 11000, false, "#D5D8DB", 0},
+               }});
 
   Rng r{0x466F72596F75ULL};  // "ForYou"
   const int64_t day = 86400;
@@ -205,7 +217,8 @@ DemoData make_demo_data(int64_t now_unix) {
     } else {
       // one of the regular open statuses (between "unsorted" and 142/143)
       size_t n_open = p.statuses.size() - 3;
-      l.status_id = p.statuses[1 + static_cast<size_t>(r.range(0, static_cast<int64_t>(n_open) - 1))].id;
+      l.status_id =
+          p.statuses[1 + static_cast<size_t>(r.range(0, static_cast<int64_t>(n_open) - 1))].id;
     }
     d.leads.push_back(std::move(l));
   }

@@ -48,8 +48,8 @@ struct Lead {
 
 struct DemoData {
   std::vector<Pipeline> pipelines;
-  std::vector<Lead> leads;             // ascending id (and created_at)
-  std::vector<int64_t> user_ids;       // the responsible users
+  std::vector<Lead> leads;        // ascending id (and created_at)
+  std::vector<int64_t> user_ids;  // the responsible users
   int64_t account_created_at = 0;
 };
 

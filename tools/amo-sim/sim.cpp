@@ -31,12 +31,30 @@ constexpr int64_t kCodeLifetimeS = 20 * 60;
 constexpr int64_t kRefreshLifetimeS = 90 * 86400;
 
 // Key/value writers with unambiguous overloads (a literal never turns into a bool).
-void put(json::Writer& w, const char* k, std::string_view v) { w.Key(k); json::str(w, v); }
-void put(json::Writer& w, const char* k, const std::string& v) { w.Key(k); json::str(w, v); }
-[[maybe_unused]] void put(json::Writer& w, const char* k, const char* v) { w.Key(k); json::str(w, v); }
-void put(json::Writer& w, const char* k, int64_t v) { w.Key(k); w.Int64(v); }
-[[maybe_unused]] void put(json::Writer& w, const char* k, int v) { w.Key(k); w.Int64(v); }
-void put(json::Writer& w, const char* k, bool v) { w.Key(k); w.Bool(v); }
+void put(json::Writer& w, const char* k, std::string_view v) {
+  w.Key(k);
+  json::str(w, v);
+}
+void put(json::Writer& w, const char* k, const std::string& v) {
+  w.Key(k);
+  json::str(w, v);
+}
+[[maybe_unused]] void put(json::Writer& w, const char* k, const char* v) {
+  w.Key(k);
+  json::str(w, v);
+}
+void put(json::Writer& w, const char* k, int64_t v) {
+  w.Key(k);
+  w.Int64(v);
+}
+[[maybe_unused]] void put(json::Writer& w, const char* k, int v) {
+  w.Key(k);
+  w.Int64(v);
+}
+void put(json::Writer& w, const char* k, bool v) {
+  w.Key(k);
+  w.Bool(v);
+}
 
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -78,7 +96,6 @@ Response injected(const FailNext& f) {
   return r;
 }
 
-
 bool parse_int(const std::string& s, int64_t& out) {
   if (s.empty() || s.size() > 18) return false;
   size_t i = s[0] == '-' ? 1 : 0;
@@ -95,12 +112,23 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size() + 16);
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -176,8 +204,8 @@ Response Sim::handle(Request& req, bool too_large) noexcept {
       r = dispatch(req);
     }
   } catch (const std::exception& e) {
-    std::cerr << "amo-sim: internal error on " << req.method << ' ' << req.path << ": "
-              << e.what() << '\n';
+    std::cerr << "amo-sim: internal error on " << req.method << ' ' << req.path << ": " << e.what()
+              << '\n';
     r = problem(500, "amo-sim internal error");
   } catch (...) {
     r = problem(500, "amo-sim internal error");
@@ -187,8 +215,8 @@ Response Sim::handle(Request& req, bool too_large) noexcept {
                   std::chrono::steady_clock::now() - started)
                   .count();
     // Path only: queries and bodies may carry codes or tokens.
-    std::cerr << "amo-sim: " << req.method << ' ' << req.path << " -> " << r.status << " ("
-              << ms << " ms)\n";
+    std::cerr << "amo-sim: " << req.method << ' ' << req.path << " -> " << r.status << " (" << ms
+              << " ms)\n";
   }
   return r;
 }
@@ -264,11 +292,13 @@ Response Sim::consent_page(const Request& req) {
       "h1{font-size:20px;margin:0 0 16px}.muted{color:#8591a5;font-size:14px}"
       ".btns{display:flex;gap:12px;margin-top:24px}"
       ".btn{flex:1;text-align:center;padding:12px;border-radius:4px;text-decoration:none;"
-      "font-weight:600}.allow{background:#4c8bf7;color:#fff}.deny{background:#e8ebef;color:#2e3640}";
+      "font-weight:600}.allow{background:#4c8bf7;color:#fff}.deny{background:#e8ebef;color:#"
+      "2e3640}";
   if (client_id != cfg_.client_id) {
-    std::string page = std::string("<!doctype html><html><head><meta charset=\"utf-8\">"
-                                   "<meta name=\"viewport\" content=\"width=device-width\">"
-                                   "<title>amoCRM</title><style>") +
+    std::string page = std::string(
+                           "<!doctype html><html><head><meta charset=\"utf-8\">"
+                           "<meta name=\"viewport\" content=\"width=device-width\">"
+                           "<title>amoCRM</title><style>") +
                        style +
                        "</style></head><body><div class=\"top\">amoCRM</div><div class=\"card\">"
                        "<h1>Integration not found</h1><p class=\"muted\">Unknown client_id.</p>"
@@ -280,13 +310,15 @@ Response Sim::consent_page(const Request& req) {
   std::string q = "state=" + url_encode(state) + "&client_id=" + url_encode(client_id);
   std::string allow = "/oauth/decide?decision=allow&" + q;
   std::string deny = "/oauth/decide?decision=deny&" + q;
-  std::string page = std::string("<!doctype html><html><head><meta charset=\"utf-8\">"
-                                 "<meta name=\"viewport\" content=\"width=device-width\">"
-                                 "<title>amoCRM — access request</title><style>") +
+  std::string page = std::string(
+                         "<!doctype html><html><head><meta charset=\"utf-8\">"
+                         "<meta name=\"viewport\" content=\"width=device-width\">"
+                         "<title>amoCRM — access request</title><style>") +
                      style + "</style></head><body><div class=\"top\">amoCRM</div>" +
                      "<div class=\"card\"><h1>The integration requests access to your account</h1>"
                      "<p><b id=\"account-name\">" +
-                     html_escape(cfg_.account_name) + "</b><br><span class=\"muted\" id=\"account-host\">" +
+                     html_escape(cfg_.account_name) +
+                     "</b><br><span class=\"muted\" id=\"account-host\">" +
                      html_escape(cfg_.account_host) +
                      "</span></p><p class=\"muted\">Access to: leads, contacts, companies, "
                      "pipelines, account data.</p><p class=\"muted\">Integration " +
@@ -304,8 +336,9 @@ Response Sim::consent_decide(const Request& req) {
   std::optional<std::string> state = req.param("state");
   std::string decision = req.param("decision").value_or("");
   if (client_id != cfg_.client_id || (decision != "allow" && decision != "deny")) {
-    Response r = Response::html(400, "<!doctype html><html><head><meta charset=\"utf-8\"><title>amoCRM"
-                                     "</title></head><body><h1>Bad request</h1></body></html>");
+    Response r = Response::html(400,
+                                "<!doctype html><html><head><meta charset=\"utf-8\"><title>amoCRM"
+                                "</title></head><body><h1>Bad request</h1></body></html>");
     r.set_header("Cache-Control", "no-store");
     return r;
   }
@@ -366,11 +399,13 @@ Response Sim::access_token(const Request& req) {
   if (auto inj = take_fail_locked("token")) return fail(injected(*inj));
 
   if (field("client_id").empty() || field("client_secret").empty() || grant.empty())
-    return fail(oauth_problem(400, "Check the `client_id`, `client_secret` and `grant_type` parameters"));
+    return fail(
+        oauth_problem(400, "Check the `client_id`, `client_secret` and `grant_type` parameters"));
   if (field("client_id") != cfg_.client_id || field("client_secret") != cfg_.client_secret)
     return fail(oauth_problem(401, "Client authentication failed"));
   if (grant != "authorization_code" && grant != "refresh_token")
-    return fail(oauth_problem(400, "The authorization grant type is not supported by the authorization server."));
+    return fail(oauth_problem(
+        400, "The authorization grant type is not supported by the authorization server."));
   if (field("redirect_uri") != cfg_.redirect_uri)
     return fail(oauth_problem(400, "Redirect URI mismatch"));
 
@@ -470,9 +505,8 @@ Response Sim::exchange_api_key(const Request& req) {
     std::lock_guard<std::mutex> lk(mu_);
     gen = generation_;
     url = append_query(cfg_.redirect_uri,
-                       "code=" + url_encode(new_code_locked(now_unix())) +
-                           "&state=" + url_encode(get("state")) +
-                           "&referer=" + url_encode(cfg_.account_host) +
+                       "code=" + url_encode(new_code_locked(now_unix())) + "&state=" +
+                           url_encode(get("state")) + "&referer=" + url_encode(cfg_.account_host) +
                            "&client_id=" + url_encode(cfg_.client_id) + "&from_exchange=1");
   }
   std::thread([this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); }).detach();
@@ -514,7 +548,8 @@ std::optional<Response> Sim::api_gate(const Request& req, int64_t Counters::*cou
   // Sliding 1 s window of arrivals (a single account lives here).
   while (!window_.empty() && window_.front() <= now - std::chrono::seconds(1)) window_.pop_front();
   window_.push_back(now);
-  counters_.max_rps_seen = std::max<int64_t>(counters_.max_rps_seen, static_cast<int64_t>(window_.size()));
+  counters_.max_rps_seen =
+      std::max<int64_t>(counters_.max_rps_seen, static_cast<int64_t>(window_.size()));
   if (knobs_.rate_limit > 0 && static_cast<int64_t>(window_.size()) > knobs_.rate_limit) {
     ++counters_.rate_limited;
     return problem(429, "Too many requests: the limit is " + std::to_string(knobs_.rate_limit) +
@@ -532,7 +567,8 @@ std::optional<Response> Sim::api_gate(const Request& req, int64_t Counters::*cou
     return unauthorized("Authorization header with a Bearer token is required");
   auto it = access_.find(auth.substr(7));
   if (it == access_.end()) return unauthorized("Unknown access token");
-  if (it->second.dead || it->second.exp <= now_unix()) return unauthorized("Access token has expired or been revoked");
+  if (it->second.dead || it->second.exp <= now_unix())
+    return unauthorized("Access token has expired or been revoked");
   return std::nullopt;
 }
 
@@ -623,7 +659,8 @@ Response Sim::api_leads(const Request& req) {
     if (!split_brackets(key, base, segs)) continue;
     int64_t n = 0;
     if (base == "page" && segs.empty()) {
-      if (!parse_int(value, page) || page < 1) return bad("page", "page must be a positive integer");
+      if (!parse_int(value, page) || page < 1)
+        return bad("page", "page must be a positive integer");
     } else if (base == "limit" && segs.empty()) {
       if (!parse_int(value, limit) || limit < 1 || limit > 250)
         return bad("limit", "limit must be an integer between 1 and 250");
@@ -651,7 +688,8 @@ Response Sim::api_leads(const Request& req) {
         }
       } else if (what == "statuses") {
         if (segs.size() != 3 || (segs[2] != "pipeline_id" && segs[2] != "status_id"))
-          return bad(key, "use filter[statuses][i][pipeline_id] and filter[statuses][i][status_id]");
+          return bad(key,
+                     "use filter[statuses][i][pipeline_id] and filter[statuses][i][status_id]");
         if (!parse_int(value, n)) return bad(key, "must be an integer");
         auto& entry = statuses[segs[1]];
         (segs[2] == "pipeline_id" ? entry.first : entry.second) = n;
@@ -694,7 +732,7 @@ Response Sim::api_leads(const Request& req) {
     hits.push_back(&l);
   }
   auto key_of = [&](const Lead* l) {
-    return order_field == "created_at" ? l->created_at
+    return order_field == "created_at"   ? l->created_at
            : order_field == "updated_at" ? l->updated_at
                                          : l->id;
   };
@@ -762,13 +800,19 @@ Response Sim::api_leads(const Request& req) {
       put(w, "status_id", l.status_id);
       put(w, "pipeline_id", l.pipeline_id);
       w.Key("loss_reason_id");
-      if (l.loss_reason_id) w.Int64(*l.loss_reason_id); else w.Null();
+      if (l.loss_reason_id)
+        w.Int64(*l.loss_reason_id);
+      else
+        w.Null();
       put(w, "created_by", l.created_by);
       put(w, "updated_by", l.updated_by);
       put(w, "created_at", l.created_at);
       put(w, "updated_at", l.updated_at);
       w.Key("closed_at");
-      if (l.closed_at) w.Int64(*l.closed_at); else w.Null();
+      if (l.closed_at)
+        w.Int64(*l.closed_at);
+      else
+        w.Null();
       w.Key("closest_task_at");
       w.Null();
       put(w, "is_deleted", false);
@@ -942,8 +986,9 @@ Response Sim::sim_knobs(const Request& req) {
     if (k == "latency_ms" || k == "token_lifetime_s" || k == "rate_limit") {
       if (!v.IsInt64() || v.GetInt64() < 0 || (k == "latency_ms" && v.GetInt64() > 120000))
         return problem(400, k + " must be a non-negative integer");
-      (k == "latency_ms" ? next.latency_ms : k == "token_lifetime_s" ? next.token_lifetime_s : next.rate_limit) =
-          v.GetInt64();
+      (k == "latency_ms"         ? next.latency_ms
+       : k == "token_lifetime_s" ? next.token_lifetime_s
+                                 : next.rate_limit) = v.GetInt64();
     } else if (k == "empty_leads") {
       if (!v.IsBool()) return problem(400, "empty_leads must be a boolean");
       next.empty_leads = v.GetBool();
@@ -956,12 +1001,15 @@ Response Sim::sim_knobs(const Request& req) {
       FailNext f;
       f.count = 1;
       auto ep = v.FindMember("endpoint");
-      if (ep == v.MemberEnd() || !ep->value.IsString()) return problem(400, "fail_next.endpoint is required");
+      if (ep == v.MemberEnd() || !ep->value.IsString())
+        return problem(400, "fail_next.endpoint is required");
       f.endpoint = ep->value.GetString();
-      if (f.endpoint != "token" && f.endpoint != "api" && f.endpoint != "exchange" && f.endpoint != "any")
+      if (f.endpoint != "token" && f.endpoint != "api" && f.endpoint != "exchange" &&
+          f.endpoint != "any")
         return problem(400, "fail_next.endpoint must be token, api, exchange or any");
       auto st = v.FindMember("status");
-      if (st == v.MemberEnd() || !st->value.IsInt() || st->value.GetInt() < 400 || st->value.GetInt() > 599)
+      if (st == v.MemberEnd() || !st->value.IsInt() || st->value.GetInt() < 400 ||
+          st->value.GetInt() > 599)
         return problem(400, "fail_next.status must be an HTTP error status (400-599)");
       f.status = st->value.GetInt();
       auto cnt = v.FindMember("count");
@@ -977,7 +1025,10 @@ Response Sim::sim_knobs(const Request& req) {
           return problem(400, "fail_next.body must be json or html");
         f.body = b->value.GetString();
       }
-      if (f.count > 0) next.fail_next = f; else next.fail_next.reset();
+      if (f.count > 0)
+        next.fail_next = f;
+      else
+        next.fail_next.reset();
     } else {
       return problem(400, "Unknown knob: " + k);
     }

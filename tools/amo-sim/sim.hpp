@@ -41,9 +41,9 @@ struct Counters {
   int64_t leads = 0;
   int64_t pipelines = 0;
   int64_t exchange_api_key = 0;
-  int64_t api_total = 0;     // every /api/v4/* request received
-  int64_t rate_limited = 0;  // /api/v4/* requests refused by the rate limiter
-  int64_t max_rps_seen = 0;  // most /api/v4/* requests seen within any 1 s window
+  int64_t api_total = 0;             // every /api/v4/* request received
+  int64_t rate_limited = 0;          // /api/v4/* requests refused by the rate limiter
+  int64_t max_rps_seen = 0;          // most /api/v4/* requests seen within any 1 s window
   int64_t last_delivery_status = 0;  // 0 none yet, -1 transport failure
   int64_t deliveries = 0;            // exchange deliveries completed (any outcome)
   int64_t injected_failures = 0;     // answers produced by fail_next
