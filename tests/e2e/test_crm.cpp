@@ -330,6 +330,21 @@ BOOST_FIXTURE_TEST_CASE(amocrm_down_slow_or_garbage, Fresh) {
   auto u = leads("crm-slow");
   BOOST_TEST(u.status == 503);
   BOOST_TEST(!u.header("retry-after").empty());
+  // A 200 whose body is not what amoCRM sends: 502, never a crash or a fake empty list.
+  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":200,\"count\":2,\"body\":\"html\"}}");
+  auto garbage = leads("crm-slow");
+  BOOST_TEST(garbage.status == 502);
+  BOOST_TEST(error_code(garbage) == "amo_error");
+  auto garbage_test = http_get(crm().api("/test"), {crm().auth("crm-slow")});
+  BOOST_TEST(garbage_test.status == 502);
+  // A token answer without tokens: the callback fails cleanly and stores nothing.
+  auto grant = issue_code(crm());
+  auto state = new_state(crm(), "crm-garbage");
+  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"token\",\"status\":200,\"count\":1}}");
+  auto page = http_get(callback_url(crm(), grant.code, state, grant.referer));
+  BOOST_TEST(page.status == 502);
+  BOOST_TEST(page.body.find("error=exchange_failed") != std::string::npos);
+  BOOST_TEST(crm().pg->psql("SELECT count(*) FROM amo_connection WHERE user_id = 'crm-garbage'") == "0");
   BOOST_TEST(leads("crm-slow").status == 200);
 }
 

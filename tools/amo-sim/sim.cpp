@@ -1008,9 +1008,11 @@ Response Sim::sim_knobs(const Request& req) {
           f.endpoint != "any")
         return problem(400, "fail_next.endpoint must be token, api, exchange or any");
       auto st = v.FindMember("status");
-      if (st == v.MemberEnd() || !st->value.IsInt() || st->value.GetInt() < 400 ||
-          st->value.GetInt() > 599)
-        return problem(400, "fail_next.status must be an HTTP error status (400-599)");
+      // 200 answers garbage with a success status (an HTML page or a JSON body without
+      // what amoCRM would send), for the client's "amoCRM returned nonsense" paths.
+      if (st == v.MemberEnd() || !st->value.IsInt() ||
+          (st->value.GetInt() != 200 && (st->value.GetInt() < 400 || st->value.GetInt() > 599)))
+        return problem(400, "fail_next.status must be 200 (garbage) or an error status (400-599)");
       f.status = st->value.GetInt();
       auto cnt = v.FindMember("count");
       if (cnt != v.MemberEnd()) {
