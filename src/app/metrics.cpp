@@ -37,6 +37,10 @@ void Metrics::refresh(const std::string& outcome) {
   ++refreshes_[outcome];
 }
 
+void Metrics::family(std::string& out, const char* name, const char* type, const char* help) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
 void Metrics::histogram(std::string& out, const char* name, const std::string& label,
                         const std::string& value, const Histogram& h) {
   std::string l = label + "=\"" + value + "\"";
@@ -51,32 +55,28 @@ void Metrics::histogram(std::string& out, const char* name, const std::string& l
 std::string Metrics::render(const std::function<void(std::string&)>& extra) const {
   std::string out;
   out.reserve(8192);
-  out += "# HELP amo_build_info Build information.\n# TYPE amo_build_info gauge\n";
+  family(out, "amo_build_info", "gauge", "Build information.");
   out += "amo_build_info{version=\"" AMO_VERSION "\"} 1\n";
-  out += "# HELP amo_http_requests_in_flight Requests being handled now.\n";
-  out += "# TYPE amo_http_requests_in_flight gauge\n";
+  family(out, "amo_http_requests_in_flight", "gauge", "Requests being handled now.");
   out += "amo_http_requests_in_flight " + std::to_string(in_flight_.load()) + "\n";
   std::lock_guard<std::mutex> lk(mu_);
-  out += "# HELP amo_http_requests_total HTTP requests by route, method and status.\n";
-  out += "# TYPE amo_http_requests_total counter\n";
+  family(out, "amo_http_requests_total", "counter", "HTTP requests by route, method and status.");
   for (auto& [k, v] : requests_)
     out += "amo_http_requests_total{route=\"" + std::get<0>(k) + "\",method=\"" + std::get<1>(k) +
            "\",status=\"" + std::to_string(std::get<2>(k)) + "\"} " + std::to_string(v) + "\n";
-  out += "# HELP amo_http_request_duration_seconds Request latency by route.\n";
-  out += "# TYPE amo_http_request_duration_seconds histogram\n";
+  family(out, "amo_http_request_duration_seconds", "histogram", "Request latency by route.");
   for (auto& [route, h] : latency_)
     histogram(out, "amo_http_request_duration_seconds", "route", route, h);
-  out += "# HELP amo_upstream_requests_total amoCRM calls by endpoint and status (0: no answer).\n";
-  out += "# TYPE amo_upstream_requests_total counter\n";
+  family(out, "amo_upstream_requests_total", "counter",
+         "amoCRM calls by endpoint and status (0: no answer).");
   for (auto& [k, v] : amo_calls_)
     out += "amo_upstream_requests_total{endpoint=\"" + k.first + "\",status=\"" +
            std::to_string(k.second) + "\"} " + std::to_string(v) + "\n";
-  out += "# HELP amo_upstream_request_duration_seconds amoCRM call latency by endpoint.\n";
-  out += "# TYPE amo_upstream_request_duration_seconds histogram\n";
+  family(out, "amo_upstream_request_duration_seconds", "histogram",
+         "amoCRM call latency by endpoint.");
   for (auto& [ep, h] : amo_latency_)
     histogram(out, "amo_upstream_request_duration_seconds", "endpoint", ep, h);
-  out += "# HELP amo_token_refreshes_total Token refreshes by outcome.\n";
-  out += "# TYPE amo_token_refreshes_total counter\n";
+  family(out, "amo_token_refreshes_total", "counter", "Token refreshes by outcome.");
   for (auto& [k, v] : refreshes_)
     out += "amo_token_refreshes_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
   if (extra) extra(out);

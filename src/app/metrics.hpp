@@ -21,6 +21,8 @@ class Metrics {
   void end_request() { in_flight_.fetch_sub(1); }
   // Renders everything; `extra` appends gauges known elsewhere (pool, in-flight).
   std::string render(const std::function<void(std::string&)>& extra = {}) const;
+  // Appends the "# HELP" and "# TYPE" lines of one metric family.
+  static void family(std::string& out, const char* name, const char* type, const char* help);
 
  private:
   static constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

@@ -20,8 +20,8 @@ Response metrics(const Request&, Context& ctx) {
     auto s = ctx.db.stats();
     auto metric = [&](const char* name, const char* type, const char* help,
                       const std::string& value) {
-      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-             name + " " + value + "\n";
+      Metrics::family(out, name, type, help);
+      out += std::string(name) + " " + value + "\n";
     };
     metric("amo_db_pool_size", "gauge", "Configured maximum of pooled connections.",
            std::to_string(s.size));

@@ -1,8 +1,8 @@
 // Token lifecycle and CRM data (SPEC §4–§5) against two `amo-connect serve` processes
 // behind one nginx upstream, so locks and rate limits are proven across processes.
 #include <atomic>
-#include <iostream>
 #include <boost/test/unit_test.hpp>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -331,7 +331,8 @@ BOOST_FIXTURE_TEST_CASE(amocrm_down_slow_or_garbage, Fresh) {
   BOOST_TEST(u.status == 503);
   BOOST_TEST(!u.header("retry-after").empty());
   // A 200 whose body is not what amoCRM sends: 502, never a crash or a fake empty list.
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":200,\"count\":2,\"body\":\"html\"}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"api\",\"status\":200,\"count\":2,\"body\":\"html\"}}");
   auto garbage = leads("crm-slow");
   BOOST_TEST(garbage.status == 502);
   BOOST_TEST(error_code(garbage) == "amo_error");
@@ -340,11 +341,13 @@ BOOST_FIXTURE_TEST_CASE(amocrm_down_slow_or_garbage, Fresh) {
   // A token answer without tokens: the callback fails cleanly and stores nothing.
   auto grant = issue_code(crm());
   auto state = new_state(crm(), "crm-garbage");
-  sim_post(crm(), "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"token\",\"status\":200,\"count\":1}}");
+  sim_post(crm(), "/_sim/knobs",
+           "{\"fail_next\":{\"endpoint\":\"token\",\"status\":200,\"count\":1}}");
   auto page = http_get(callback_url(crm(), grant.code, state, grant.referer));
   BOOST_TEST(page.status == 502);
   BOOST_TEST(page.body.find("error=exchange_failed") != std::string::npos);
-  BOOST_TEST(crm().pg->psql("SELECT count(*) FROM amo_connection WHERE user_id = 'crm-garbage'") == "0");
+  BOOST_TEST(crm().pg->psql("SELECT count(*) FROM amo_connection WHERE user_id = 'crm-garbage'") ==
+             "0");
   BOOST_TEST(leads("crm-slow").status == 200);
 }
 

@@ -163,7 +163,8 @@ BOOST_AUTO_TEST_CASE(request_id_travels_from_nginx_and_back) {
   // nginx writes its access log line after the response has gone out: give it a moment.
   bool logged = false;
   for (int i = 0; i < 100 && !logged; ++i) {
-    logged = read_file(s.dir + "/nginx/access.log").find("\"request_id\":\"" + id + "\"") != std::string::npos;
+    logged = read_file(s.dir + "/nginx/access.log").find("\"request_id\":\"" + id + "\"") !=
+             std::string::npos;
     if (!logged) sleep_ms(20);
   }
   BOOST_TEST(logged);
