@@ -3,20 +3,17 @@
 #include <curl/curl.h>
 #include <strings.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 
-#include "http/errors.hpp"
+#include "amo/parse.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
 
 namespace amo::amo_api {
 
 namespace {
-
-constexpr size_t kMaxResponseBytes = 8 * 1024 * 1024;
 
 struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -37,11 +34,15 @@ CURL* thread_handle() {
 struct Sink {
   std::string body;
   std::optional<int> retry_after;
+  bool too_large = false;
 };
 
 size_t on_body(char* p, size_t s, size_t n, void* ud) {
   auto* sink = static_cast<Sink*>(ud);
-  if (sink->body.size() + s * n > kMaxResponseBytes) return 0;  // aborts the transfer
+  if (sink->body.size() + s * n > json::kUpstreamLimits.max_bytes) {
+    sink->too_large = true;
+    return 0;  // aborts the transfer
+  }
   sink->body.append(p, s * n);
   return s * n;
 }
@@ -50,47 +51,48 @@ size_t on_header(char* p, size_t s, size_t n, void* ud) {
   std::string_view line(p, s * n);
   static constexpr std::string_view kName = "retry-after:";
   if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
-    int v = std::atoi(std::string(line.substr(kName.size())).c_str());
-    if (v >= 0) static_cast<Sink*>(ud)->retry_after = v;
+    std::string v(line.substr(kName.size()));
+    char* end = nullptr;
+    long secs = std::strtol(v.c_str(), &end, 10);
+    if (end != v.c_str() && secs >= 0) static_cast<Sink*>(ud)->retry_after = secs > 3600 ? 3600 : static_cast<int>(secs);
   }
   return s * n;
 }
 
-// The most useful safe text of an amoCRM error body (problem+json or JSON with hint/title).
-std::string problem_text(const std::string& body) {
-  rapidjson::Document d;
-  if (!json::try_parse(body, d) || !d.IsObject()) return {};
-  for (const char* k : {"hint", "title", "detail"}) {
-    auto it = d.FindMember(k);
-    if (it != d.MemberEnd() && it->value.IsString())
-      return std::string(it->value.GetString()).substr(0, 200);
-  }
-  return {};
-}
-
 }  // namespace
 
-void rethrow_as_api_error(const AmoError& e) {
-  using http::ApiError;
-  using http::Err;
-  switch (e.kind) {
+core::Fault fault_of(Failure kind, long status) {
+  switch (kind) {
     case Failure::kTimeout:
-      throw ApiError(Err::kAmoTimeout);
+      return core::Fault::kAmoTimeout;
     case Failure::kNetwork:
-      throw ApiError(Err::kAmoUnavailable, {}, 5);
-    case Failure::kRateLimited:
-      throw ApiError(Err::kAmoRateLimited, {}, e.retry_after.value_or(1));
     case Failure::kServer:
-      if (e.status == 503) throw ApiError(Err::kAmoUnavailable, {}, e.retry_after.value_or(5));
-      throw ApiError(Err::kAmoError);
+      return core::Fault::kAmoUnavailable;
+    case Failure::kRateLimited:
+      return core::Fault::kAmoRateLimited;
     case Failure::kGarbage:
-      throw ApiError(Err::kAmoError, "amoCRM sent an answer that could not be read");
+      return core::Fault::kAmoBadResponse;
     case Failure::kRejected:
-      if (e.status == 403) throw ApiError(Err::kForbidden, "amoCRM refused access to this account");
-      throw ApiError(Err::kAmoError);
+      return status == 403 ? core::Fault::kAmoForbidden : core::Fault::kAmoRejected;
   }
-  throw ApiError(Err::kAmoError);
+  return core::Fault::kAmoRejected;
 }
+
+namespace {
+std::optional<int> default_retry(Failure k, std::optional<int> retry) {
+  if (k == Failure::kNetwork || k == Failure::kServer) return retry.value_or(5);
+  if (k == Failure::kRateLimited) return retry.value_or(1);
+  return retry;
+}
+}  // namespace
+
+AmoError::AmoError(Failure k, long st, std::string detail_text, std::string h,
+                   std::optional<int> retry)
+    : core::Error(fault_of(k, st), {}, default_retry(k, retry)),
+      kind(k),
+      status(st),
+      detail(std::move(detail_text)),
+      hint(std::move(h)) {}
 
 Client::Client(const Config& cfg, Metrics& metrics)
     : cfg_(cfg), metrics_(metrics), user_agent_(std::string("amo-connect/") + AMO_VERSION) {}
@@ -99,7 +101,7 @@ std::string Client::origin_for(const std::string& host) const {
   return cfg_.amo_base_url ? *cfg_.amo_base_url : "https://" + host;
 }
 
-Client::Raw Client::perform(const std::string& method, const std::string& url,
+ApiResponse Client::perform(const std::string& method, const std::string& url,
                             const std::string& body, const std::string& bearer,
                             const char* endpoint_label) {
   CURL* c = thread_handle();
@@ -127,6 +129,8 @@ Client::Raw Client::perform(const std::string& method, const std::string& url,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(json::kUpstreamLimits.max_bytes));
   if (method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
@@ -136,44 +140,17 @@ Client::Raw Client::perform(const std::string& method, const std::string& url,
   CURLcode rc = curl_easy_perform(c);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   long status = 0;
-  if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
-  metrics_.amo_call(endpoint_label, static_cast<int>(status), secs);
-  log::record_upstream(endpoint_label, status, secs * 1000);
+  metrics_.amo_call(endpoint_label, static_cast<int>(rc == CURLE_OK ? status : 0), secs);
+  log::record_upstream(endpoint_label, rc == CURLE_OK ? status : 0, secs * 1000);
+  if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
+    throw AmoError(Failure::kGarbage, status, "amoCRM answer is larger than the limit");
   if (rc == CURLE_OPERATION_TIMEDOUT) throw AmoError(Failure::kTimeout, 0, "amoCRM timed out");
   if (rc != CURLE_OK)
     throw AmoError(Failure::kNetwork, 0,
                    std::string("amoCRM unreachable: ") + curl_easy_strerror(rc));
-  return Raw{status, std::move(sink.body), sink.retry_after};
-}
-
-TokenSet Client::token_request(const std::string& host, const std::string& body,
-                               const char* label) {
-  Raw r = perform("POST", origin_for(host) + "/oauth2/access_token", body, {}, label);
-  if (r.status == 429)
-    throw AmoError(Failure::kRateLimited, r.status, "amoCRM rate limited the token request", {},
-                   r.retry_after);
-  if (r.status >= 500)
-    throw AmoError(Failure::kServer, r.status, "amoCRM token endpoint failed", problem_text(r.body),
-                   r.retry_after);
-  if (r.status != 200)
-    throw AmoError(Failure::kRejected, r.status, "amoCRM rejected the token request",
-                   problem_text(r.body));
-  rapidjson::Document d;
-  if (!json::try_parse(r.body, d) || !d.IsObject())
-    throw AmoError(Failure::kGarbage, r.status, "amoCRM token answer is not JSON");
-  TokenSet t;
-  auto access = json::get_string(d, "access_token");
-  auto refresh = json::get_string(d, "refresh_token");
-  auto expires = json::get_int(d, "expires_in");
-  if (!access || !refresh || access->empty() || refresh->empty() || !expires || *expires <= 0)
-    throw AmoError(Failure::kGarbage, r.status, "amoCRM token answer lacks tokens");
-  t.access_token = *access;
-  t.refresh_token = *refresh;
-  // amoCRM says 86400; keep whatever it says within sane bounds.
-  t.expires_in = std::clamp<int64_t>(*expires, 60, 90 * 86400);
-  t.server_time = json::get_int(d, "server_time").value_or(0);
-  return t;
+  return ApiResponse{status, std::move(sink.body), sink.retry_after};
 }
 
 TokenSet Client::grant(const std::string& host, const char* grant_type, const char* field,
@@ -188,7 +165,12 @@ TokenSet Client::grant(const std::string& host, const char* grant_type, const ch
     w.EndObject();
   });
   std::string label = std::string("oauth2/access_token:") + grant_type;
-  return token_request(host, body, label.c_str());
+  ApiResponse r =
+      perform("POST", origin_for(host) + "/oauth2/access_token", body, {}, label.c_str());
+  if (r.status == 200) return parse_token(r.body);
+  auto failure = api_failure(r.status).value_or(Failure::kGarbage);
+  throw AmoError(failure, r.status, "amoCRM token request failed", problem_text(r.body),
+                 r.retry_after);
 }
 
 TokenSet Client::exchange_code(const std::string& host, const std::string& code) {
@@ -201,8 +183,7 @@ TokenSet Client::refresh(const std::string& host, const std::string& refresh_tok
 
 ApiResponse Client::get(const std::string& host, const std::string& path_and_query,
                         const std::string& access_token, const char* endpoint_label) {
-  Raw r = perform("GET", origin_for(host) + path_and_query, {}, access_token, endpoint_label);
-  return ApiResponse{r.status, std::move(r.body), r.retry_after};
+  return perform("GET", origin_for(host) + path_and_query, {}, access_token, endpoint_label);
 }
 
 void Client::exchange_api_key(const std::string& host, const std::string& login,
@@ -216,32 +197,12 @@ void Client::exchange_api_key(const std::string& host, const std::string& login,
     json::kv(w, "state", state);
     w.EndObject();
   });
-  Raw r = perform("POST", origin_for(host) + "/oauth2/exchange_api_key", body, {},
-                  "oauth2/exchange_api_key");
+  ApiResponse r = perform("POST", origin_for(host) + "/oauth2/exchange_api_key", body, {},
+                          "oauth2/exchange_api_key");
   if (r.status == 202 || r.status == 200) return;
-  if (r.status == 429)
-    throw AmoError(Failure::kRateLimited, r.status, "amoCRM rate limited the API-key exchange", {},
-                   r.retry_after);
-  if (r.status >= 500)
-    throw AmoError(Failure::kServer, r.status, "amoCRM API-key exchange failed",
-                   problem_text(r.body));
-  throw AmoError(Failure::kRejected, r.status, "amoCRM rejected the API-key exchange",
-                 problem_text(r.body));
-}
-
-Account Client::parse_account(const std::string& body) {
-  rapidjson::Document d;
-  if (!json::try_parse(body, d) || !d.IsObject())
-    throw AmoError(Failure::kGarbage, 200, "amoCRM account answer is not JSON");
-  auto id = json::get_int(d, "id");
-  if (!id || *id <= 0) throw AmoError(Failure::kGarbage, 200, "amoCRM account answer has no id");
-  Account a;
-  a.id = *id;
-  auto name = d.FindMember("name");
-  if (name != d.MemberEnd() && name->value.IsString()) a.name = name->value.GetString();
-  auto sub = d.FindMember("subdomain");
-  if (sub != d.MemberEnd() && sub->value.IsString()) a.subdomain = sub->value.GetString();
-  return a;
+  auto failure = api_failure(r.status).value_or(Failure::kGarbage);
+  throw AmoError(failure, r.status, "amoCRM API-key exchange failed", problem_text(r.body),
+                 r.retry_after);
 }
 
 }  // namespace amo::amo_api

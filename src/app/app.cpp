@@ -1,24 +1,95 @@
 #include "app/app.hpp"
 
+#include <pqxx/pqxx>
+
 #include <chrono>
 
+#include "app/metrics.hpp"
 #include "crypto/crypto.hpp"
 #include "http/errors.hpp"
+#include "http/input.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 
 namespace amo {
 
+using core::Error;
+using core::Fault;
+
 namespace {
+
 bool is_json(const std::string& ct) {
-  auto semi = ct.find(';');
-  std::string base = ct.substr(0, semi);
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  for (char& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string base = ct.substr(0, ct.find(';'));
+  while (!base.empty() && (base.back() == ' ' || base.back() == '\t')) base.pop_back();
+  for (char& c : base)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return base == "application/json";
 }
+
+void log_failure(const char* what, const http::Request& req, const std::string& route,
+                 const std::function<void(json::Writer&)>& more) {
+  log::error(what, [&](json::Writer& w) {
+    json::kv(w, "request_id", req.request_id);
+    json::kv(w, "route", route);
+    more(w);
+  });
+}
+
+// Every exception a handler can let out, as the core::Error it stands for. Neither SQL nor
+// its text, nor an exception's text, reaches the client.
+Error as_error(const http::Request& req, const std::string& route) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return e;
+  } catch (const pqxx::broken_connection&) {
+    return Error(Fault::kDbUnavailable, {}, 2);
+  } catch (const pqxx::sql_error& e) {
+    // lock_timeout / statement_timeout: the database is busy, not broken; anything else is
+    // our bug.
+    bool busy = e.sqlstate() == "55P03" || e.sqlstate() == "57014";
+    log_failure(busy ? "database busy" : "database error", req, route,
+                [&](json::Writer& w) { json::kv(w, "sqlstate", e.sqlstate()); });
+    return busy ? Error(Fault::kDbBusy, {}, 1) : Error(Fault::kInternal);
+  } catch (const std::exception& e) {
+    log_failure("unhandled error", req, route, [&](json::Writer& w) {
+      json::kv(w, "error_type", std::string_view(typeid(e).name()));
+    });
+    return Error(Fault::kInternal);
+  } catch (...) {
+    log_failure("unhandled error", req, route, [](json::Writer&) {});
+    return Error(Fault::kInternal);
+  }
+}
+
+void log_request(const http::Request& req, const std::string& route, int status, double secs) {
+  log::info("request", [&](json::Writer& w) {
+    json::kv(w, "request_id", req.request_id);
+    json::kv(w, "method", std::string_view(req.method).substr(0, 16));
+    json::kv(w, "route", route);
+    json::kv(w, "status", static_cast<int64_t>(status));
+    w.Key("duration_ms");
+    w.Double(secs * 1000);
+    auto calls = log::take_upstream();
+    if (!calls.empty()) {
+      w.Key("upstream");
+      w.StartArray();
+      for (auto& c : calls) {
+        w.StartObject();
+        json::kv(w, "endpoint", c.endpoint);
+        json::kv(w, "status", static_cast<int64_t>(c.status));
+        w.Key("duration_ms");
+        w.Double(c.ms);
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+  });
+}
+
 }  // namespace
 
-App::App(Context& ctx) : ctx_(ctx) { register_routes(router_); }
+App::App(Context& ctx) : ctx_(ctx) { register_routes(router_, ctx_); }
 
 http::Response App::handle(http::Request& req, bool too_large) {
   auto start = std::chrono::steady_clock::now();
@@ -27,72 +98,40 @@ http::Response App::handle(http::Request& req, bool too_large) {
   log::take_upstream();  // start this request's list of amoCRM calls empty
   auto match = router_.match(req.method, req.path);
   http::Response resp;
-  try {
-    if (!match.handler && match.allow.empty()) throw http::ApiError(http::Err::kNotFound);
-    if (!match.handler) {
-      http::ApiError e(http::Err::kMethodNotAllowed, "Method " + req.method.substr(0, 16) +
-                                                         " is not allowed; use " + match.allow);
-      e.headers.emplace_back("Allow", match.allow);
-      throw e;
+  if (!match.handler && !match.allow.empty()) {
+    resp = http::error_response(Fault::kMethodNotAllowed,
+                                "Method " + req.method.substr(0, 16) + " is not allowed; use " +
+                                    match.allow);
+    resp.set_header("Allow", match.allow);
+  } else {
+    try {
+      if (!match.handler) throw Error(Fault::kNotFound);
+      if (too_large) throw Error(Fault::kPayloadTooLarge);
+      // One rule for bodies on every endpoint: a body, when there is one, is a JSON object.
+      if (!req.body.empty()) {
+        if (!is_json(req.header("content-type").value_or("")))
+          throw Error(Fault::kUnsupportedMediaType);
+        http::JsonBody check(req.body);
+      }
+      resp = (*match.handler)(req);
+    } catch (...) {
+      Error e = as_error(req, match.route);
+      resp = http::error_response(e);
+      if (match.on_error) {
+        const http::ErrInfo& i = http::info(e.fault());
+        try {
+          resp = (*match.on_error)(req, http::ErrorView{e.fault(), i.status, i.code, resp});
+        } catch (...) {
+          as_error(req, match.route);  // logged; the JSON answer stands
+        }
+      }
     }
-    if (too_large) throw http::ApiError(http::Err::kPayloadTooLarge);
-    if (!req.body.empty() && !is_json(req.header("content-type").value_or("")))
-      throw http::ApiError(http::Err::kUnsupportedMediaType);
-    resp = (*match.handler)(req, ctx_);
-  } catch (const http::ApiError& e) {
-    resp = http::error_response(e);
-  } catch (const pqxx::broken_connection&) {
-    resp = http::error_response(http::ApiError(http::Err::kDbUnavailable, {}, 2));
-  } catch (const pqxx::sql_error& e) {
-    // lock_timeout / statement_timeout: the database is busy, not broken; anything else
-    // is our bug. Neither SQL nor its text reaches the client.
-    bool busy = e.sqlstate() == "55P03" || e.sqlstate() == "57014";
-    log::error(busy ? "database busy" : "database error", [&](json::Writer& w) {
-      json::kv(w, "request_id", req.request_id);
-      json::kv(w, "route", match.route);
-      json::kv(w, "sqlstate", e.sqlstate());
-    });
-    resp = http::error_response(
-        busy ? http::ApiError(http::Err::kDbUnavailable, "The database is busy; retry later", 1)
-             : http::ApiError(http::Err::kInternal));
-  } catch (const std::exception& e) {
-    log::error("unhandled error", [&](json::Writer& w) {
-      json::kv(w, "request_id", req.request_id);
-      json::kv(w, "route", match.route);
-      json::kv(w, "error_type", std::string_view(typeid(e).name()));
-    });
-    resp = http::error_response(http::Err::kInternal);
-  } catch (...) {
-    resp = http::error_response(http::Err::kInternal);
   }
   resp.set_header("X-Request-Id", req.request_id);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ctx_.metrics.request(match.route, match.handler ? req.method : "other", resp.status, secs);
   ctx_.metrics.end_request();
-  if (log::enabled(LogLevel::kInfo)) {
-    log::info("request", [&](json::Writer& w) {
-      json::kv(w, "request_id", req.request_id);
-      json::kv(w, "method", req.method.substr(0, 16));
-      json::kv(w, "route", match.route);
-      json::kv(w, "status", static_cast<int64_t>(resp.status));
-      w.Key("duration_ms");
-      w.Double(secs * 1000);
-      auto calls = log::take_upstream();
-      if (!calls.empty()) {
-        w.Key("upstream");
-        w.StartArray();
-        for (auto& c : calls) {
-          w.StartObject();
-          json::kv(w, "endpoint", c.endpoint);
-          json::kv(w, "status", static_cast<int64_t>(c.status));
-          w.Key("duration_ms");
-          w.Double(c.ms);
-          w.EndObject();
-        }
-        w.EndArray();
-      }
-    });
-  }
+  if (log::enabled(LogLevel::kInfo)) log_request(req, match.route, resp.status, secs);
   return resp;
 }
 

@@ -1,9 +1,12 @@
 #pragma once
 // Routes a request to its handler with one catch per request: no input can kill a worker.
+// Every failure becomes a core::Error and is answered through the one error table.
 #include "app/context.hpp"
 #include "http/router.hpp"
 
 namespace amo {
+
+class Metrics;
 
 class App {
  public:
@@ -17,7 +20,7 @@ class App {
   http::Router router_;
 };
 
-// Every route of the service (also used by the documentation test).
-void register_routes(http::Router& r);
+// Every route of the service, with `ctx` bound to its handlers.
+void register_routes(http::Router& r, Context& ctx);
 
 }  // namespace amo

@@ -13,12 +13,16 @@
 
 #include "amo/client.hpp"
 #include "app/app.hpp"
+#include "app/metrics.hpp"
+#include "config/config.hpp"
+#include "crypto/crypto.hpp"
 #include "auth/jwt.hpp"
-#include "http/errors.hpp"
+#include "core/error.hpp"
 #include "http/fcgi_server.hpp"
-#include "oauth/tokens.hpp"
+#include "oauth/keepalive.hpp"
 #include "render/pages.hpp"
 #include "store/migrate.hpp"
+#include "store/pool.hpp"
 #include "store/repo.hpp"
 #include "util/log.hpp"
 
@@ -30,7 +34,7 @@ const char* kUsage =
     "usage: amo-connect <command>\n"
     "  serve          run the FastCGI server (FCGI_SOCKET or a systemd socket)\n"
     "  migrate        apply the sql/ migrations not yet applied (SQL_DIR)\n"
-    "  refresh-due    refresh connections idle for AMO_KEEPALIVE_DAYS\n"
+    "  refresh-due [--concurrency N]  refresh connections idle for AMO_KEEPALIVE_DAYS\n"
     "  rotate-keys    re-encrypt stored tokens with TOKEN_ENCRYPTION_KEY\n"
     "  check-config   print the effective configuration (secrets masked), check the database\n"
     "  dev-token USER print an HS256 JWT for USER signed with JWT_SECRET (development)\n";
@@ -45,20 +49,29 @@ std::unique_ptr<store::Pool> make_pool(const Config& cfg) {
                                        store::prepare_connection);
 }
 
+// The process-wide services every command builds the same way.
+struct Runtime {
+  explicit Runtime(const Config& c)
+      : cfg(c),
+        cipher(c.token_key, c.previous_token_keys),
+        pool(make_pool(c)),
+        amo(c, metrics),
+        svc{cfg, *pool, metrics, cipher, amo} {}
+  const Config& cfg;
+  crypto::TokenCipher cipher;
+  std::unique_ptr<store::Pool> pool;
+  Metrics metrics;
+  amo_api::Client amo;
+  Services svc;
+};
+
 int cmd_serve(const Config& cfg) {
   log::set_level(cfg.log_level);
   // Signals are taken by one thread with sigwait; workers never see them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  crypto::TokenCipher cipher(cfg.token_key, cfg.previous_token_keys);
-  auto pool = make_pool(cfg);
+  http::block_stop_signals();
+  Runtime rt(cfg);
   try {
-    pool->warm_up();
+    rt.pool->warm_up();
   } catch (const std::exception&) {
     std::fprintf(stderr, "amo-connect: database unreachable at start-up (DATABASE_URL)\n");
     return 1;
@@ -70,118 +83,55 @@ int cmd_serve(const Config& cfg) {
     std::fprintf(stderr, "amo-connect: TEMPLATES_DIR: %s\n", e.what());
     return 2;
   }
-  Metrics metrics;
-  amo_api::Client amo(cfg, metrics);
-  Context ctx{cfg, *pool, metrics, cipher, pages.get(), &amo};
+  Context ctx{rt.svc, *pages};
   App app(ctx);
   int fd = http::FcgiServer::open_listen_socket(cfg.fcgi_socket);
   http::FcgiServer server(fd, cfg.worker_threads, [&](http::Request& req, bool too_large) {
     return app.handle(req, too_large);
   });
-  std::thread sig([&] {
-    int signo = 0;
-    sigwait(&set, &signo);
-    sd_notify(0, "STOPPING=1");
-    log::info("stopping",
-              [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
-    server.request_stop();
-  });
-  sig.detach();
   log::info("listening", [&](json::Writer& w) {
     json::kv(w, "socket", cfg.fcgi_socket);
     json::kv(w, "threads", static_cast<int64_t>(cfg.worker_threads));
     json::kv(w, "version", std::string_view(AMO_VERSION));
   });
   sd_notify(0, "READY=1");
-  server.run(cfg.shutdown_grace_s);
-  log::info("stopped", [&](json::Writer& w) {
-    json::kv(w, "in_flight_left", static_cast<int64_t>(server.in_flight()));
+  auto how = http::serve_until_signal(server, cfg.shutdown_grace_s, [](int signo) {
+    sd_notify(0, "STOPPING=1");
+    log::info("stopping", [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
   });
-  std::fflush(stderr);
-  std::_Exit(0);  // worker threads idle on kept-alive connections are not joined
+  log::info("stopped", [&](json::Writer& w) {
+    json::kv(w, "clean", how == http::FcgiServer::Stopped::kClean);
+  });
+  return 0;
 }
 
 // Keeps refresh tokens alive: refreshes every connection idle for AMO_KEEPALIVE_DAYS.
-int cmd_refresh_due(const Config& cfg) {
+int cmd_refresh_due(const Config& cfg, int concurrency) {
   log::set_level(cfg.log_level);
-  crypto::TokenCipher cipher(cfg.token_key, cfg.previous_token_keys);
-  auto pool = make_pool(cfg);
-  Metrics metrics;
-  amo_api::Client amo(cfg, metrics);
-  Context ctx{cfg, *pool, metrics, cipher, nullptr, &amo};
-  std::vector<std::string> due;
+  Runtime rt(cfg);
+  oauth::RefreshDueResult r;
   try {
-    due = pool->with([&](pqxx::connection& c) {
-      pqxx::read_transaction tx(c);
-      return store::due_for_refresh(tx, cfg.amo_keepalive_days);
-    });
-  } catch (const http::ApiError&) {
+    r = oauth::refresh_due(rt.svc, concurrency);
+  } catch (const core::Error&) {
     std::cerr << "amo-connect: refresh-due: database unreachable (DATABASE_URL)\n";
     return 1;
   }
-  int ok = 0, failed = 0;
-  for (auto& user : due) {
-    try {
-      auto row = pool->with([&](pqxx::connection& c) {
-        pqxx::read_transaction tx(c);
-        return store::get_connection(tx, user);
-      });
-      if (!row) continue;
-      oauth::refresh(ctx, user, row->token_version, /*force=*/true);
-      ++ok;
-    } catch (const http::ApiError& e) {
-      ++failed;
-      log::warn("keep-alive refresh failed", [&](json::Writer& w) {
-        json::kv(w, "code", e.code());
-        json::kv(w, "status", static_cast<int64_t>(e.status()));
-      });
-    }
-  }
-  std::cout << "refresh-due: " << due.size() << " due, " << ok << " refreshed, " << failed
+  std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.failed
             << " failed\n";
-  return failed == 0 ? 0 : 1;
+  return r.failed == 0 ? 0 : 1;
 }
 
 // Re-encrypts every stored token under the current TOKEN_ENCRYPTION_KEY.
 int cmd_rotate_keys(const Config& cfg) {
-  crypto::TokenCipher cipher(cfg.token_key, cfg.previous_token_keys);
-  auto pool = make_pool(cfg);
-  Metrics metrics;
-  Context ctx{cfg, *pool, metrics, cipher};
-  int rewrapped = 0, unreadable = 0;
-  for (;;) {
-    auto rows = pool->with([&](pqxx::connection& c) {
-      pqxx::read_transaction tx(c);
-      return store::rows_not_under_key(tx, cipher.current_id(), 200);
-    });
-    int progress = 0;
-    for (auto& r : rows) {
-      try {
-        std::string a = cipher.decrypt(*r.access_enc, *r.key_id, r.user_id + "|access");
-        std::string f = cipher.decrypt(*r.refresh_enc, *r.key_id, r.user_id + "|refresh");
-        auto sealed = oauth::seal(ctx, r.user_id, a, f);
-        bool done = pool->with([&](pqxx::connection& c) {
-          pqxx::work tx(c);
-          bool ok = store::rewrap_tokens(tx, r.user_id, r.token_version, sealed.access,
-                                         sealed.refresh, sealed.key_id);
-          tx.commit();
-          return ok;
-        });
-        rewrapped += done;
-        progress += done;
-      } catch (const crypto::CryptoError&) {
-        ++unreadable;
-      }
-    }
-    if (rows.empty() || progress == 0) break;
-  }
-  std::cout << "rotate-keys: " << rewrapped << " connections re-encrypted with key "
-            << cipher.current_id();
-  if (unreadable)
-    std::cout << ", " << unreadable
+  Runtime rt(cfg);
+  auto r = oauth::rotate_keys(rt.svc);
+  std::cout << "rotate-keys: " << r.rewrapped << " connections re-encrypted with key "
+            << rt.cipher.current_id();
+  if (r.unreadable)
+    std::cout << ", " << r.unreadable
               << " unreadable (their key is not in TOKEN_ENCRYPTION_PREVIOUS_KEYS)";
   std::cout << "\n";
-  return unreadable == 0 ? 0 : 1;
+  return r.unreadable == 0 ? 0 : 1;
 }
 
 int cmd_check_config(const Config& cfg) {
@@ -217,7 +167,20 @@ int run_cli(int argc, char** argv) {
         cmd == "rotate-keys") {
       Config cfg = Config::from_process_env();
       if (cmd == "serve") return cmd_serve(cfg);
-      if (cmd == "refresh-due") return cmd_refresh_due(cfg);
+      if (cmd == "refresh-due") {
+        int concurrency = 4;
+        for (int i = 2; i + 1 < argc; ++i)
+          if (std::string(argv[i]) == "--concurrency") {
+            char* end = nullptr;
+            long n = std::strtol(argv[i + 1], &end, 10);
+            if (*end || n < 1 || n > 64) {
+              std::cerr << "amo-connect: refresh-due: --concurrency must be from 1 to 64\n";
+              return 2;
+            }
+            concurrency = static_cast<int>(n);
+          }
+        return cmd_refresh_due(cfg, concurrency);
+      }
       if (cmd == "rotate-keys") return cmd_rotate_keys(cfg);
       if (cmd == "check-config") return cmd_check_config(cfg);
       if (argc < 3) {

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <optional>
 
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
+#include "util/json.hpp"
 
 namespace amo::auth {
 
@@ -21,8 +23,8 @@ rapidjson::Document parse_segment(std::string_view segment) {
   auto raw = crypto::base64url_decode(segment);
   if (!raw) fail("malformed token");
   rapidjson::Document doc;
-  doc.Parse(raw->c_str(), raw->size());
-  if (doc.HasParseError() || !doc.IsObject()) fail("malformed token");
+  if (json::parse(*raw, doc, json::kRequestLimits) != json::ParseFail::kNone || !doc.IsObject())
+    fail("malformed token");
   return doc;
 }
 
@@ -52,7 +54,8 @@ std::optional<double> time_claim(const rapidjson::Value& payload, const char* na
 std::string user_id_from(const rapidjson::Value& v) {
   if (v.IsString()) {
     std::string s(v.GetString(), v.GetStringLength());
-    if (s.empty() || s.size() > kMaxUserIdLen) fail("no user id in token");
+    // Stored as text: it must be valid UTF-8 (no overlong forms, no lone surrogates).
+    if (s.empty() || s.size() > kMaxUserIdLen || !core::valid_utf8(s)) fail("no user id in token");
     for (char c : s) {
       auto b = static_cast<unsigned char>(c);
       if (b < 0x20 || b == 0x7F) fail("no user id in token");  // control chars, NUL

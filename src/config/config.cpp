@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "core/host.hpp"
+
 namespace amo {
 
 namespace {
@@ -49,13 +51,6 @@ std::vector<std::string> split_csv(const std::string& s) {
   return out;
 }
 
-bool is_host(const std::string& h) {
-  if (h.empty() || h.size() > 253) return false;
-  for (char c : h)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
-  return h.front() != '.' && h.back() != '.' && h.find("..") == std::string::npos;
-}
-
 bool is_http_url(const std::string& u) {
   return (u.rfind("https://", 0) == 0 || u.rfind("http://", 0) == 0) && u.size() > 8 &&
          u.find_first_of(" \t\r\n\"<>") == std::string::npos;
@@ -96,22 +91,27 @@ Config Config::from_env(const Getenv& getenv_fn) {
   c.amo_redirect_uri = env.req("AMO_REDIRECT_URI");
   if (!is_http_url(c.amo_redirect_uri))
     throw ConfigError("AMO_REDIRECT_URI: must be an http(s) URL");
-  c.amo_domain = env.req("AMO_DOMAIN");
-  if (!is_host(c.amo_domain))
-    throw ConfigError("AMO_DOMAIN: must be a host name such as reforyou.amocrm.ru");
+  // Hosts are stored and compared in their normalized (lower-case) form.
+  auto domain = core::normalize_host(env.req("AMO_DOMAIN"));
+  if (!domain) throw ConfigError("AMO_DOMAIN: must be a host name such as reforyou.amocrm.ru");
+  c.amo_domain = *domain;
 
   c.amo_account_id = env.opt("AMO_ACCOUNT_ID");
   if (c.amo_account_id && c.amo_account_id->find_first_not_of("0123456789") != std::string::npos)
     throw ConfigError("AMO_ACCOUNT_ID: must be a number");
-  c.amo_api_domain = env.opt("AMO_API_DOMAIN");
-  if (c.amo_api_domain && !is_host(*c.amo_api_domain))
-    throw ConfigError("AMO_API_DOMAIN: must be a host name");
+  if (auto api = env.opt("AMO_API_DOMAIN")) {
+    c.amo_api_domain = core::normalize_host(*api);
+    if (!c.amo_api_domain) throw ConfigError("AMO_API_DOMAIN: must be a host name");
+  }
   if (auto d = env.opt("AMO_ALLOWED_DOMAINS")) {
     c.amo_allowed_domains = split_csv(*d);
     if (c.amo_allowed_domains.empty())
       throw ConfigError("AMO_ALLOWED_DOMAINS: must list at least one domain");
-    for (auto& dom : c.amo_allowed_domains)
-      if (!is_host(dom)) throw ConfigError("AMO_ALLOWED_DOMAINS: '" + dom + "' is not a domain");
+    for (auto& dom : c.amo_allowed_domains) {
+      auto host = core::normalize_host(dom);
+      if (!host) throw ConfigError("AMO_ALLOWED_DOMAINS: '" + dom + "' is not a domain");
+      dom = *host;
+    }
   }
   if (auto u = env.opt("AMO_AUTH_URL")) {
     if (!is_http_url(*u)) throw ConfigError("AMO_AUTH_URL: must be an http(s) URL");

@@ -1,6 +1,8 @@
 #pragma once
-// One function per endpoint; the shape is Response(const Request&, Context&).
+// One function per endpoint: parse the request → one domain call → serialize. No SQL, no
+// transactions, no amoCRM details; failures are thrown as core::Error.
 #include "app/context.hpp"
+#include "http/error_view.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 
@@ -15,6 +17,8 @@ Response metrics(const Request&, Context&);
 Response status(const Request&, Context&);
 Response auth_url(const Request&, Context&);
 Response callback(const Request&, Context&);
+// The callback's failures as its HTML page (or JSON with from_exchange=1).
+Response callback_error(const Request&, Context&, http::ErrorView);
 Response exchange_code(const Request&, Context&);
 Response disconnect(const Request&, Context&);
 Response disconnect_hook(const Request&, Context&);

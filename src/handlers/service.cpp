@@ -1,41 +1,19 @@
 // GET /healthz, /readyz, /metrics
+#include "app/metrics.hpp"
 #include "handlers/handlers.hpp"
-#include "http/errors.hpp"
-#include "store/repo.hpp"
+#include "store/health.hpp"
 
 namespace amo::handlers {
 
 Response healthz(const Request&, Context&) { return Response::ok("{\"status\":\"ok\"}"); }
 
 Response readyz(const Request&, Context& ctx) {
-  ctx.db.with([](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    store::ping(tx);
-  });
+  store::check_ready(ctx.db);
   return Response::ok("{\"status\":\"ready\"}");
 }
 
 Response metrics(const Request&, Context& ctx) {
-  auto body = ctx.metrics.render([&](std::string& out) {
-    auto s = ctx.db.stats();
-    auto metric = [&](const char* name, const char* type, const char* help,
-                      const std::string& value) {
-      Metrics::family(out, name, type, help);
-      out += std::string(name) + " " + value + "\n";
-    };
-    metric("amo_db_pool_size", "gauge", "Configured maximum of pooled connections.",
-           std::to_string(s.size));
-    metric("amo_db_pool_open", "gauge", "Open pooled connections.", std::to_string(s.open));
-    metric("amo_db_pool_in_use", "gauge", "Leased pooled connections.", std::to_string(s.in_use));
-    metric("amo_db_pool_waits_total", "counter", "Acquisitions that had to wait.",
-           std::to_string(s.waits));
-    metric("amo_db_pool_wait_seconds_total", "counter", "Time spent waiting for a connection.",
-           std::to_string(s.wait_seconds_total));
-    metric("amo_db_pool_timeouts_total", "counter", "Acquisitions that timed out.",
-           std::to_string(s.timeouts));
-    metric("amo_db_pool_broken_total", "counter", "Connections dropped as broken.",
-           std::to_string(s.broken));
-  });
+  auto body = ctx.metrics.render([&](std::string& out) { store::render_pool_metrics(ctx.db, out); });
   return Response::text(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -3,7 +3,9 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -111,11 +113,47 @@ int FcgiServer::open_listen_socket(const std::string& spec) {
   int n = sd_listen_fds(0);
   if (n >= 1) return SD_LISTEN_FDS_START;  // systemd socket activation wins
   if (spec.empty())
-    throw std::runtime_error("FCGI_SOCKET is not set and no socket was passed by systemd");
-  bool is_unix = spec.find('/') != std::string::npos;
-  if (is_unix) ::unlink(spec.c_str());
-  int fd = FCGX_OpenSocket(spec.c_str(), 1024);
-  if (fd < 0) throw std::runtime_error("cannot listen on FCGI_SOCKET " + spec);
+    throw std::runtime_error("FCGI_SOCKET is empty and no socket was passed by systemd");
+  // The socket is made here, not by FCGX_OpenSocket: libfcgi prints a bare "bind/listen"
+  // and exits the process when bind fails; this says what is wrong instead.
+  const bool is_unix = spec.find('/') != std::string::npos;
+  int fd = -1;
+  auto fail = [&](const std::string& why) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot listen on FCGI_SOCKET " + spec + ": " + why);
+  };
+  if (is_unix) {
+    sockaddr_un sa{};
+    if (spec.size() >= sizeof(sa.sun_path)) fail("the path is too long");
+    std::string dir = spec.substr(0, spec.rfind('/'));
+    struct stat st {};
+    if (!dir.empty() && (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
+      fail("directory " + dir + " does not exist");
+    ::unlink(spec.c_str());
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, spec.c_str(), spec.size() + 1);
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+      fail(std::strerror(errno));
+  } else {
+    auto colon = spec.rfind(':');
+    if (colon == std::string::npos) fail("expected a unix socket path or host:port");
+    std::string host = spec.substr(0, colon), port = spec.substr(colon + 1);
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0) fail(gai_strerror(rc));
+    fd = ::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    int one = 1;
+    if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool bound = fd >= 0 && ::bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+    int err = errno;
+    ::freeaddrinfo(res);
+    if (!bound) fail(std::strerror(err));
+  }
+  if (::listen(fd, 1024) != 0) fail(std::strerror(errno));
   if (is_unix) ::chmod(spec.c_str(), 0660);
   return fd;
 }
@@ -124,6 +162,10 @@ FcgiServer::FcgiServer(int listen_fd, int threads, Dispatch dispatch)
     : listen_fd_(listen_fd), threads_(threads), dispatch_(std::move(dispatch)) {}
 
 void FcgiServer::worker(size_t index) {
+  struct Alive {
+    std::atomic<int>& n;
+    ~Alive() { n.fetch_sub(1); }
+  } alive{alive_};  // counted down however the worker ends
   FCGX_Request fr;
   if (FCGX_InitRequest(&fr, listen_fd_, FCGI_FAIL_ACCEPT_ON_INTR) != 0) return;
   while (!stopping_.load()) {
@@ -145,10 +187,9 @@ void FcgiServer::worker(size_t index) {
     in_flight_.fetch_sub(1);
   }
   FCGX_Free(&fr, 1);
-  alive_.fetch_sub(1);
 }
 
-void FcgiServer::run(int grace_s) {
+FcgiServer::Stopped FcgiServer::run(int grace_s) {
   // SIGUSR1 interrupts a worker's accept (no SA_RESTART) so it can see stopping_.
   struct sigaction sa {};
   sa.sa_handler = [](int) {};
@@ -172,12 +213,43 @@ void FcgiServer::run(int grace_s) {
         ::pthread_kill(pool[static_cast<size_t>(i)].native_handle(), SIGUSR1);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (auto& t : pool) {
-    if (alive_.load() == 0)
-      t.join();
-    else
-      t.detach();
+  Stopped result = alive_.load() == 0 ? Stopped::kClean : Stopped::kTimedOut;
+  // Stragglers are inside a request (bounded by its own timeouts); keep waking any that
+  // return to accept, and join them all.
+  while (alive_.load() > 0) {
+    for (int i = 0; i < threads_; ++i)
+      if (idle_[static_cast<size_t>(i)].load())
+        ::pthread_kill(pool[static_cast<size_t>(i)].native_handle(), SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  for (auto& t : pool) t.join();
+  return result;
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+FcgiServer::Stopped serve_until_signal(FcgiServer& server, int grace_s,
+                                       const std::function<void(int)>& on_signal) {
+  std::thread waiter([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int signo = 0;
+    sigwait(&set, &signo);
+    if (on_signal) on_signal(signo);
+    server.request_stop();
+  });
+  FcgiServer::Stopped how = server.run(grace_s);  // returns only after request_stop()
+  waiter.join();
+  return how;
 }
 
 void FcgiServer::request_stop() {

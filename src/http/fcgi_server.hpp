@@ -25,8 +25,11 @@ class FcgiServer {
   static int open_listen_socket(const std::string& spec);
 
   FcgiServer(int listen_fd, int threads, Dispatch dispatch);
-  // Serves until request_stop(); then waits for in-flight requests (at most grace_s).
-  void run(int grace_s = 20);
+  enum class Stopped { kClean, kTimedOut };
+  // Serves until request_stop(); then lets in-flight requests finish and joins every
+  // worker it started. kTimedOut when that took longer than grace_s (the workers are
+  // joined all the same: every request is bounded by its own timeouts).
+  Stopped run(int grace_s = 20);
   // Stops accepting: idle workers are woken with SIGUSR1 (their accept fails with EINTR).
   // The listening socket itself is left alone: under systemd socket activation it belongs
   // to systemd and serves the next instance.
@@ -43,5 +46,13 @@ class FcgiServer {
   std::unique_ptr<std::atomic<bool>[]> idle_;  // per worker: blocked in accept
   std::atomic<int> alive_{0};
 };
+
+// Blocks SIGTERM and SIGINT in the calling thread and so in every thread started after it:
+// call first thing in main, before any thread exists.
+void block_stop_signals();
+// Runs `server` until SIGTERM or SIGINT arrives, calling `on_signal(signo)` first; returns
+// how run() stopped. Needs block_stop_signals() to have been called.
+FcgiServer::Stopped serve_until_signal(FcgiServer& server, int grace_s,
+                                       const std::function<void(int)>& on_signal = {});
 
 }  // namespace amo::http

@@ -3,19 +3,20 @@
 namespace amo::http {
 
 void Router::add(const std::string& method, const std::string& path, const std::string& route,
-                 Handler h) {
+                 Target t) {
   auto& e = paths_[path];
   e.route = route;
-  e.by_method[method] = std::move(h);
+  e.by_method[method] = std::move(t);
 }
 
-void Router::api(const std::string& method, const std::string& suffix, Handler h) {
-  for (const char* prefix : kPrefixes) add(method, prefix + suffix, suffix, h);
+void Router::api(const std::string& method, const std::string& suffix, Handler h,
+                 ErrorRenderer on_error) {
+  for (const char* prefix : kPrefixes) add(method, prefix + suffix, suffix, Target{h, on_error});
 }
 
 void Router::exact(const std::string& method, const std::string& path, std::string name,
                    Handler h) {
-  add(method, path, name, std::move(h));
+  add(method, path, name, Target{std::move(h), {}});
 }
 
 Router::Match Router::match(const std::string& method, const std::string& path) const {
@@ -26,7 +27,8 @@ Router::Match Router::match(const std::string& method, const std::string& path) 
   auto h = it->second.by_method.find(method);
   if (h == it->second.by_method.end() && method == "HEAD") h = it->second.by_method.find("GET");
   if (h != it->second.by_method.end()) {
-    m.handler = &h->second;
+    m.handler = &h->second.handler;
+    if (h->second.on_error) m.on_error = &h->second.on_error;
     return m;
   }
   for (auto& [meth, _] : it->second.by_method) {

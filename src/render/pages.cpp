@@ -54,24 +54,24 @@ const Strings kStrings = {
 
 struct ErrorInfo {
   const char* code;
-  int status;
+  const char* variant;  // "" or why exchange_failed happened ("unavailable", "timeout")
   Text explanation;
 };
 
-const std::array<ErrorInfo, 7> kErrors = {{
+const std::array<ErrorInfo, 10> kErrors = {{
     {"access_denied",
-     400,
+     "",
      {"Access was denied in AMO CRM, so your account was not connected.",
       "Доступ відхилено в AMO CRM, тому ваш обліковий запис не підключено.",
       "Доступ был отклонён в AMO CRM, поэтому ваш аккаунт не подключён."}},
     {"missing_code",
-     400,
+     "",
      {"AMO CRM did not send an authorization code. Please start the connection again from "
       "the app.",
       "AMO CRM не надіслала код авторизації. Почніть підключення ще раз у застосунку.",
       "AMO CRM не передала код авторизации. Начните подключение заново в приложении."}},
     {"invalid_state",
-     400,
+     "",
      {"This authorization link has expired or has already been used. Please start the "
       "connection again from the app.",
       "Термін дії цього посилання для авторизації минув, або його вже використано. Почніть "
@@ -79,37 +79,59 @@ const std::array<ErrorInfo, 7> kErrors = {{
       "Срок действия этой ссылки для авторизации истёк, или она уже использована. Начните "
       "подключение заново в приложении."}},
     {"invalid_client",
-     400,
+     "",
      {"This authorization was issued for a different integration. Please start the "
       "connection again from the app.",
       "Цю авторизацію видано для іншої інтеграції. Почніть підключення ще раз у застосунку.",
       "Эта авторизация выдана для другой интеграции. Начните подключение заново в "
       "приложении."}},
     {"invalid_referer",
-     400,
+     "",
      {"The authorization came from an unrecognized AMO CRM address and was not accepted.",
       "Авторизація надійшла з невідомої адреси AMO CRM, тому її не прийнято.",
       "Авторизация пришла с неизвестного адреса AMO CRM, поэтому она не принята."}},
     {"account_not_allowed",
-     400,
+     "",
      {"This AMO CRM account cannot be connected to the app. Please sign in to your "
       "company's account.",
       "Цей обліковий запис AMO CRM не можна підключити до застосунку. Увійдіть в обліковий "
       "запис вашої компанії.",
       "Этот аккаунт AMO CRM нельзя подключить к приложению. Войдите в аккаунт вашей "
       "компании."}},
+    {"database_unavailable",
+     "",
+     {"The service is temporarily unavailable. Please try again in a minute.",
+      "Сервіс тимчасово недоступний. Спробуйте ще раз за хвилину.",
+      "Сервис временно недоступен. Попробуйте ещё раз через минуту."}},
     {"exchange_failed",
-     502,
+     "unavailable",
+     {"AMO CRM is temporarily unavailable, so the connection could not be completed. Please "
+      "try again in a minute.",
+      "AMO CRM тимчасово недоступна, тому підключення не завершено. Спробуйте ще раз за "
+      "хвилину.",
+      "AMO CRM временно недоступна, поэтому подключение не завершено. Попробуйте ещё раз через "
+      "минуту."}},
+    {"exchange_failed",
+     "timeout",
+     {"AMO CRM did not answer in time, so the connection could not be completed. Please try "
+      "again.",
+      "AMO CRM не відповіла вчасно, тому підключення не завершено. Спробуйте ще раз.",
+      "AMO CRM не ответила вовремя, поэтому подключение не завершено. Попробуйте ещё раз."}},
+    {"exchange_failed",
+     "",
      {"AMO CRM could not complete the connection. Please try again in a few minutes.",
       "AMO CRM не вдалося завершити підключення. Спробуйте ще раз за кілька хвилин.",
       "AMO CRM не удалось завершить подключение. Попробуйте ещё раз через несколько минут."}},
 }};
 
-const ErrorInfo& error_info(const std::string& code) {
+const ErrorInfo& error_info(const std::string& code, const std::string& variant) {
+  const ErrorInfo* plain = nullptr;
   for (const auto& e : kErrors) {
-    if (code == e.code) return e;
+    if (code != e.code) continue;
+    if (variant == e.variant) return e;
+    if (!*e.variant) plain = &e;
   }
-  return kErrors.back();  // exchange_failed
+  return plain ? *plain : kErrors.back();  // exchange_failed
 }
 
 size_t index_of(Lang lang) { return static_cast<size_t>(lang); }
@@ -315,7 +337,8 @@ Pages::Pages(const std::string& templates_dir) {
 const std::vector<std::string>& Pages::error_codes() {
   static const std::vector<std::string> codes = [] {
     std::vector<std::string> v;
-    for (const auto& e : kErrors) v.emplace_back(e.code);
+    for (const auto& e : kErrors)
+      if (!*e.variant) v.emplace_back(e.code);
     return v;
   }();
   return codes;
@@ -346,22 +369,20 @@ PageResult Pages::success(Lang lang, const std::string& app_deep_link,
                           const std::string& state) const {
   const std::string link =
       with_query(app_deep_link, "success=true&state=" + http::url_encode(state));
-  return {200,
-          render(lang, success_, text(kStrings.title_success, lang),
+  return {render(lang, success_, text(kStrings.title_success, lang),
                  text(kStrings.heading_success, lang), text(kStrings.message_success, lang), link),
           csp_};
 }
 
 PageResult Pages::error(Lang lang, const std::string& app_deep_link, const std::string& code,
-                        const std::string& state) const {
-  const ErrorInfo& info = error_info(code);
+                        const std::string& state, const std::string& variant) const {
+  const ErrorInfo& info = error_info(code, variant);
   std::string query = std::string("error=") + info.code;
   if (!state.empty()) query += "&state=" + http::url_encode(state);
   const Text& heading = std::string_view(info.code) == "missing_code"
                             ? kStrings.heading_missing_code
                             : kStrings.heading_failed;
-  return {info.status,
-          render(lang, error_, text(kStrings.title_error, lang), text(heading, lang),
+  return {render(lang, error_, text(kStrings.title_error, lang), text(heading, lang),
                  text(info.explanation, lang), with_query(app_deep_link, query)),
           csp_};
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The HTML pages of GET …/callback (SPEC §4): success and error, rendered from the
+// The HTML pages of GET …/callback (docs/API.md): success and error, rendered from the
 // Mustache templates in TEMPLATES_DIR, in English, Ukrainian or Russian.
 //
 // Templates (all loaded and validated once, in the constructor):
@@ -30,7 +30,6 @@ Lang choose_language(std::string_view accept_language);
 std::string_view language_tag(Lang lang);
 
 struct PageResult {
-  int status;        // 200 success, 400 client errors, 502 exchange_failed
   std::string html;  // the complete document
   std::string csp;   // the Content-Security-Policy value (same as in headers())
 };
@@ -44,12 +43,14 @@ class Pages {
   // Success page; deep link "<app_deep_link>?success=true&state=<url-encoded state>".
   PageResult success(Lang lang, const std::string& app_deep_link, const std::string& state) const;
 
-  // Error page. `code` is one of access_denied, missing_code, invalid_state, invalid_client,
-  // invalid_referer, account_not_allowed, exchange_failed; anything else is treated as
-  // exchange_failed (text, status and the code in the deep link). Deep link
+  // Error page (its status is the caller's: the one error table decides it). `code` is one
+  // of access_denied, missing_code, invalid_state, invalid_client, invalid_referer,
+  // account_not_allowed, database_unavailable, exchange_failed; anything else is treated as
+  // exchange_failed (text and the code in the deep link). `variant` picks a more precise
+  // explanation of exchange_failed: "unavailable" or "timeout". Deep link
   // "<app_deep_link>?error=<code>" plus "&state=<url-encoded state>" when state is non-empty.
   PageResult error(Lang lang, const std::string& app_deep_link, const std::string& code,
-                   const std::string& state) const;
+                   const std::string& state, const std::string& variant = {}) const;
 
   // Response headers for both pages: Content-Type, Cache-Control, Referrer-Policy,
   // X-Content-Type-Options, X-Frame-Options, Content-Security-Policy.

@@ -4,8 +4,9 @@
 
 #include <cstdlib>
 
-#include "http/errors.hpp"
+#include "core/error.hpp"
 #include "store/repo.hpp"
+#include "util/log.hpp"
 
 namespace amo::store {
 
@@ -37,7 +38,8 @@ std::unique_ptr<pqxx::connection> Pool::open() {
 }
 
 void Pool::unavailable(const char* what) {
-  throw http::ApiError(http::Err::kDbUnavailable, "The database is unavailable; retry later", 2);
+  log::warn("database unavailable", [&](json::Writer& w) { json::kv(w, "reason", what); });
+  throw core::Error(core::Fault::kDbUnavailable, {}, 2);
 }
 
 Pool::Lease Pool::acquire() {
@@ -80,8 +82,8 @@ Pool::Lease Pool::acquire() {
     if (cv_.wait_until(lk, start + wait_) == std::cv_status::timeout && idle_.empty() &&
         open_ >= size_) {
       ++timeouts_;
-      throw http::ApiError(http::Err::kDbUnavailable,
-                           "All database connections are busy; retry later", 1);
+      throw core::Error(core::Fault::kDbBusy, "All database connections are busy; retry later",
+                        1);
     }
   }
 }

@@ -31,7 +31,7 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   // Runs `f` with a leased connection. A broken connection is dropped and the request
-  // answered 503 (ApiError kDbUnavailable); when `retry_stale` is true and the failure
+  // answered 503 (core::Error kDbUnavailable); when `retry_stale` is true and the failure
   // came from a reused connection, `f` is retried once on a fresh one (use it for work
   // that is safe to repeat: one transaction, no calls to the outside world).
   template <typename F>

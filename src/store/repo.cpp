@@ -67,17 +67,22 @@ const std::vector<Stmt>& statements() {
        "(decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4::float8)) "
        "RETURNING extract(epoch from expires_at)::bigint"},
       {"state_get",
-       "SELECT user_id, purpose, consumed_at IS NOT NULL, expires_at <= now(), encode(code_hash, "
-       "'hex'), "
-       "extract(epoch from expires_at)::bigint FROM amo_oauth_state WHERE state_hash = decode($1, "
-       "'hex')"},
+       "SELECT user_id, purpose, consumed_at IS NOT NULL, expires_at <= now(), "
+       "encode(code_hash, 'hex'), extract(epoch from expires_at)::bigint, failed_at IS NOT NULL "
+       "FROM amo_oauth_state WHERE state_hash = decode($1, 'hex')"},
+      // The one atomic claim: only an unexpired, unconsumed state (of user $3 when given).
       {"state_consume",
        "UPDATE amo_oauth_state SET consumed_at = now(), code_hash = decode($2, 'hex') "
        "WHERE state_hash = decode($1, 'hex') AND consumed_at IS NULL AND expires_at > now() "
+       "AND ($3::text IS NULL OR user_id = $3::text) "
        "RETURNING user_id, purpose, true, false, encode(code_hash, 'hex'), "
-       "extract(epoch from expires_at)::bigint"},
+       "extract(epoch from expires_at)::bigint, false"},
       {"state_release",
        "UPDATE amo_oauth_state SET consumed_at = NULL, code_hash = NULL "
+       "WHERE state_hash = decode($1, 'hex') AND code_hash = decode($2, 'hex') "
+       "AND failed_at IS NULL"},
+      {"state_fail",
+       "UPDATE amo_oauth_state SET failed_at = now() "
        "WHERE state_hash = decode($1, 'hex') AND code_hash = decode($2, 'hex')"},
       {"state_purge", "DELETE FROM amo_oauth_state WHERE expires_at < now() - interval '1 day'"},
       // One slot every $2 ms: the caller may go at GREATEST(next_at, now()); refuse (no
@@ -146,6 +151,7 @@ StateRow to_state(const pqxx::row& r) {
   s.expired = r[3].as<bool>();
   if (!r[4].is_null()) s.code_hash = unhex(r[4].as<std::string>());
   s.expires_at = r[5].as<int64_t>();
+  s.failed = r[6].as<bool>();
   return s;
 }
 
@@ -275,8 +281,9 @@ std::optional<StateRow> get_state(pqxx::transaction_base& tx, const std::string&
 }
 
 std::optional<StateRow> consume_state(pqxx::transaction_base& tx, const std::string& state_hash,
-                                      const std::string& code_hash) {
-  auto r = tx.exec_prepared("state_consume", hx(state_hash), hx(code_hash));
+                                      const std::string& code_hash,
+                                      const std::optional<std::string>& only_user) {
+  auto r = tx.exec_prepared("state_consume", hx(state_hash), hx(code_hash), only_user);
   if (r.empty()) return std::nullopt;
   return to_state(r[0]);
 }
@@ -284,6 +291,11 @@ std::optional<StateRow> consume_state(pqxx::transaction_base& tx, const std::str
 void release_state(pqxx::transaction_base& tx, const std::string& state_hash,
                    const std::string& code_hash) {
   tx.exec_prepared("state_release", hx(state_hash), hx(code_hash));
+}
+
+void fail_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                const std::string& code_hash) {
+  tx.exec_prepared("state_fail", hx(state_hash), hx(code_hash));
 }
 
 int purge_expired_states(pqxx::transaction_base& tx) {

@@ -81,17 +81,23 @@ struct StateRow {
   bool expired = false;
   std::optional<std::string> code_hash;
   int64_t expires_at = 0;
+  bool failed = false;  // its code was refused for good (rejected, account not allowed)
 };
 // Returns the expiry (unix seconds).
 int64_t insert_state(pqxx::transaction_base& tx, const std::string& state_hash,
                      const std::string& user_id, const std::string& purpose, int ttl_s);
 std::optional<StateRow> get_state(pqxx::transaction_base& tx, const std::string& state_hash);
-// Atomically consumes an unexpired, unconsumed state; returns its row when it did.
+// Atomically consumes an unexpired, unconsumed state (of `only_user` when given) for
+// `code_hash`; returns its row when it did.
 std::optional<StateRow> consume_state(pqxx::transaction_base& tx, const std::string& state_hash,
-                                      const std::string& code_hash);
+                                      const std::string& code_hash,
+                                      const std::optional<std::string>& only_user = std::nullopt);
 // Gives a state back after a transient failure (only if still consumed by that code).
 void release_state(pqxx::transaction_base& tx, const std::string& state_hash,
                    const std::string& code_hash);
+// Marks a state consumed by `code_hash` as failed for good (never given back).
+void fail_state(pqxx::transaction_base& tx, const std::string& state_hash,
+                const std::string& code_hash);
 int purge_expired_states(pqxx::transaction_base& tx);
 
 // Pacing: reserves the next slot of `bucket`, one every `step_ms`. Returns how long the

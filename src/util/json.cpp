@@ -1,8 +1,6 @@
 #include "util/json.hpp"
 
-#include <rapidjson/error/en.h>
-
-#include "http/errors.hpp"
+#include "core/text.hpp"
 
 namespace amo::json {
 
@@ -13,45 +11,13 @@ std::string write(const std::function<void(Writer&)>& fill) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-namespace {
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not valid.
-size_t utf8_len(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  if (n == 3 && ((c == 0xE0 && b(i + 1) < 0xA0) || (c == 0xED && b(i + 1) >= 0xA0))) return 0;
-  if (n == 4 && ((c == 0xF0 && b(i + 1) < 0x90) || (c == 0xF4 && b(i + 1) >= 0x90))) return 0;
-  return n;
-}
-}  // namespace
-
 void str(Writer& w, std::string_view s) {
   // Text from amoCRM or a request may be invalid UTF-8: never write invalid JSON.
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t n = utf8_len(s, i);
-    if (n == 0) break;
-    i += n;
-  }
-  if (i == s.size()) {
+  if (core::valid_utf8(s)) {
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
     return;
   }
-  std::string clean(s.substr(0, i));
-  while (i < s.size()) {
-    size_t n = utf8_len(s, i);
-    if (n == 0) {
-      clean += "\xEF\xBF\xBD";  // U+FFFD
-      ++i;
-    } else {
-      clean.append(s.substr(i, n));
-      i += n;
-    }
-  }
+  std::string clean = core::repair_utf8(s);
   w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 void str_or_null(Writer& w, const std::optional<std::string>& s) {
@@ -88,42 +54,121 @@ void kv(Writer& w, const char* key, int64_t value) {
   w.Key(key);
   w.Int64(value);
 }
-
-bool try_parse(const std::string& text, rapidjson::Document& out) {
-  out.Parse<rapidjson::kParseStopWhenDoneFlag>(text.c_str(), text.size());
-  if (out.HasParseError()) return false;
-  return true;
+void kv(Writer& w, const char* key, const std::optional<int64_t>& value) {
+  w.Key(key);
+  if (value)
+    w.Int64(*value);
+  else
+    w.Null();
 }
 
-rapidjson::Document parse_object(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
-  if (d.HasParseError()) {
-    throw http::ApiError(http::Err::kInvalidJson,
-                         std::string("Request body is not valid JSON: ") +
-                             rapidjson::GetParseError_En(d.GetParseError()));
+const char* describe(ParseFail f) {
+  switch (f) {
+    case ParseFail::kNone:
+      return "valid";
+    case ParseFail::kTooLarge:
+      return "too large";
+    case ParseFail::kTooDeep:
+      return "nested too deeply";
+    case ParseFail::kSyntax:
+      return "not valid JSON";
+    case ParseFail::kEncoding:
+      return "not valid UTF-8";
   }
-  if (!d.IsObject()) {
-    throw http::ApiError(http::Err::kInvalidJson, "Request body must be a JSON object");
-  }
-  return d;
+  return "not valid JSON";
 }
+
+int nesting_depth(std::string_view text, int stop_at) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > stop_at) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits) {
+  if (text.size() > limits.max_bytes) return ParseFail::kTooLarge;
+  if (nesting_depth(text, limits.max_depth) > limits.max_depth) return ParseFail::kTooDeep;
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  out.Parse<kFlags>(text.data(), text.size());
+  if (!out.HasParseError()) return ParseFail::kNone;
+  auto code = out.GetParseError();
+  bool encoding = code == rapidjson::kParseErrorStringInvalidEncoding ||
+                  code == rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
+  out.SetNull();
+  return encoding ? ParseFail::kEncoding : ParseFail::kSyntax;
+}
+
+ShapeError::ShapeError(std::string field, const char* expected)
+    : std::runtime_error("'" + field + "' must be " + expected), field_(std::move(field)) {}
+
+namespace {
+const rapidjson::Value* find(const rapidjson::Value& obj, const char* name) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(name);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+std::optional<std::string> as_string(const rapidjson::Value* v, const char* name, bool null_ok) {
+  if (!v || (null_ok && v->IsNull())) return std::nullopt;
+  if (!v->IsString()) throw ShapeError(name, "a string");
+  std::string s(v->GetString(), v->GetStringLength());
+  // Escapes (\ud800) can still spell invalid text: treat it as the wrong shape.
+  if (!core::valid_utf8(s)) throw ShapeError(name, "valid UTF-8 text");
+  return s;
+}
+
+std::optional<int64_t> as_int(const rapidjson::Value* v, const char* name, bool null_ok) {
+  if (!v || (null_ok && v->IsNull())) return std::nullopt;
+  if (!v->IsInt64()) throw ShapeError(name, "a whole number");
+  return v->GetInt64();
+}
+}  // namespace
 
 std::optional<std::string> get_string(const rapidjson::Value& obj, const char* name) {
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || it->value.IsNull()) return std::nullopt;
-  if (!it->value.IsString()) {
-    throw http::ApiError(http::Err::kInvalidParameter,
-                         std::string("Field '") + name + "' must be a string");
-  }
-  return std::string(it->value.GetString(), it->value.GetStringLength());
+  return as_string(find(obj, name), name, false);
 }
-
 std::optional<int64_t> get_int(const rapidjson::Value& obj, const char* name) {
-  auto it = obj.FindMember(name);
-  if (it == obj.MemberEnd() || it->value.IsNull()) return std::nullopt;
-  if (!it->value.IsInt64()) return std::nullopt;
-  return it->value.GetInt64();
+  return as_int(find(obj, name), name, false);
+}
+std::optional<bool> get_bool(const rapidjson::Value& obj, const char* name) {
+  const rapidjson::Value* v = find(obj, name);
+  if (!v) return std::nullopt;
+  if (!v->IsBool()) throw ShapeError(name, "true or false");
+  return v->GetBool();
+}
+std::optional<std::string> get_string_or_null(const rapidjson::Value& obj, const char* name) {
+  return as_string(find(obj, name), name, true);
+}
+std::optional<int64_t> get_int_or_null(const rapidjson::Value& obj, const char* name) {
+  return as_int(find(obj, name), name, true);
+}
+const rapidjson::Value* get_object(const rapidjson::Value& obj, const char* name) {
+  const rapidjson::Value* v = find(obj, name);
+  if (v && !v->IsObject()) throw ShapeError(name, "an object");
+  return v;
+}
+const rapidjson::Value* get_array(const rapidjson::Value& obj, const char* name) {
+  const rapidjson::Value* v = find(obj, name);
+  if (v && !v->IsArray()) throw ShapeError(name, "an array");
+  return v;
 }
 
 }  // namespace amo::json

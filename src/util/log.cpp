@@ -31,15 +31,6 @@ std::vector<UpstreamCall> take_upstream() {
 void set_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
 bool enabled(LogLevel level) { return static_cast<int>(level) <= g_level.load(); }
 
-std::string iso8601(int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string now_iso_ms() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();

@@ -37,8 +37,7 @@ struct UpstreamCall {
 void record_upstream(const char* endpoint, long status, double ms);
 std::vector<UpstreamCall> take_upstream();  // returns and clears this thread's list
 
-// ISO 8601 UTC ("2025-01-20T10:15:00Z") of unix seconds; now_iso() with milliseconds.
-std::string iso8601(int64_t unix_s);
+// Now as ISO 8601 UTC with milliseconds ("2025-01-20T10:15:00.123Z").
 std::string now_iso_ms();
 
 }  // namespace amo::log

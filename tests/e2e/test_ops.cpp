@@ -186,8 +186,10 @@ BOOST_AUTO_TEST_CASE(amocrm_unreachable) {
   BOOST_TEST(error_code(r) == "amo_unavailable");
   BOOST_TEST(!r.header("retry-after").empty());
   auto page = http_get(callback_url(s, g.code, state, g.referer));
-  BOOST_TEST(page.status == 502);
+  BOOST_TEST(page.status == 503);  // exchange_failed, because amoCRM is unavailable
+  BOOST_TEST(page.header("retry-after") == "5");
   BOOST_TEST(page.body.find("error=exchange_failed") != std::string::npos);
+  BOOST_TEST(page.body.find("temporarily unavailable") != std::string::npos);
   s.restart_server(0);
   // The state was given back after the transient failure: the same link works now.
   BOOST_TEST(http_get(callback_url(s, g.code, state, g.referer)).status == 200);

@@ -1,6 +1,8 @@
 // docs/openapi.yaml documents every route the router serves (SPEC §4): the mobile
 // developers read that file, so a route added without its documentation fails here.
 #include <boost/test/unit_test.hpp>
+
+#include "support/app_fixture.hpp"
 #include <cctype>
 #include <fstream>
 #include <map>
@@ -109,9 +111,8 @@ BOOST_AUTO_TEST_CASE(openapi_parser_reads_paths_and_methods) {
 }
 
 BOOST_AUTO_TEST_CASE(every_route_is_documented) {
-  amo::http::Router router;
-  amo::register_routes(router);
-  auto routes = router.routes();
+  amo::test::AppFixture f;
+  auto routes = f.app.router().routes();
   BOOST_REQUIRE(!routes.empty());
   auto ops = documented_operations(read_text(kOpenApi));
   BOOST_REQUIRE_MESSAGE(!ops.empty(), kOpenApi << " has no paths");

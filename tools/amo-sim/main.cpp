@@ -1,13 +1,11 @@
 // amo-sim — an amoCRM simulator served over FastCGI (see README.md).
 #include <curl/curl.h>
-#include <signal.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "http/fcgi_server.hpp"
 #include "sim.hpp"
@@ -58,30 +56,18 @@ int main() {
   cfg.rate_limit = static_cast<int>(rate);
 
   // Signals go to one waiting thread; every other thread has them blocked.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  amo::http::block_stop_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   try {
-    // Both live until the process exits (never destroyed): detached threads (exchange
-    // deliveries, idle FastCGI workers) may still refer to them while main returns.
-    auto* sim = new amosim::Sim(cfg);
+    amosim::Sim sim(cfg);
     int fd = amo::http::FcgiServer::open_listen_socket(cfg.fcgi_socket);
-    auto* server = new amo::http::FcgiServer(
-        fd, cfg.threads,
-        [sim](amo::http::Request& req, bool too_large) { return sim->handle(req, too_large); });
-    std::thread([server, sigs] {
-      int sig = 0;
-      sigwait(&sigs, &sig);
-      server->request_stop();
-    }).detach();
+    amo::http::FcgiServer server(fd, cfg.threads, [&sim](amo::http::Request& req, bool too_large) {
+      return sim.handle(req, too_large);
+    });
     std::cerr << "amo-sim: listening on " << cfg.fcgi_socket << " (account " << cfg.account_id
               << " " << cfg.account_host << ", rate limit " << cfg.rate_limit << "/s)\n";
-    server->run(2);
+    amo::http::serve_until_signal(server, 2);
   } catch (const std::exception& e) {
     std::cerr << "amo-sim: " << e.what() << '\n';
     return 1;

@@ -165,6 +165,12 @@ size_t discard_body(char*, size_t size, size_t nmemb, void*) { return size * nme
 
 }  // namespace
 
+Sim::~Sim() {
+  // Deliveries in flight finish (each is bounded by its own timeouts) before the Sim goes.
+  std::lock_guard<std::mutex> lk(deliveries_mu_);
+  for (auto& t : deliveries_) t.join();
+}
+
 Sim::Sim(Config cfg) : cfg_(std::move(cfg)) {
   data_ = make_demo_data(now_unix());
   jwt_key_ = crypto::random_bytes(32);
@@ -188,10 +194,7 @@ Sim::Sim(Config cfg) : cfg_(std::move(cfg)) {
 }
 
 void Sim::route(const std::string& method, const std::string& path, Fn fn) {
-  // The Router only matches (404/405/Allow); our own table holds the handlers.
-  router_.exact(method, path, path,
-                [](const Request&, amo::Context&) -> Response { return Response{}; });
-  handlers_[method + " " + path] = fn;
+  router_.exact(method, path, path, [this, fn](const Request& req) { return (this->*fn)(req); });
 }
 
 Response Sim::handle(Request& req, bool too_large) noexcept {
@@ -240,10 +243,7 @@ Response Sim::dispatch(const Request& req) {
     }
     return problem(404, "Not found");
   }
-  std::string method = req.method == "HEAD" ? "GET" : req.method;
-  auto it = handlers_.find(method + " " + m.route);
-  if (it == handlers_.end()) return problem(404, "Not found");
-  return (this->*(it->second))(req);
+  return (*m.handler)(req);
 }
 
 std::string Sim::href(const std::string& path_and_query) const {
@@ -368,7 +368,7 @@ Response Sim::access_token(const Request& req) {
   bool parsed = false;
   if (!is_form) {
     rapidjson::Document d;
-    if (json::try_parse(req.body, d) && d.IsObject()) {
+    if ((json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) && d.IsObject()) {
       parsed = true;
       for (auto& mem : d.GetObject()) {
         std::string k(mem.name.GetString(), mem.name.GetStringLength());
@@ -484,7 +484,7 @@ Response Sim::exchange_api_key(const Request& req) {
     if (auto inj = take_fail_locked("exchange")) return injected(*inj);
   }
   rapidjson::Document d;
-  if (!json::try_parse(req.body, d) || !d.IsObject())
+  if (!(json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) || !d.IsObject())
     return problem(400, "Request body must be a JSON object");
   auto get = [&](const char* name) -> std::string {
     auto it = d.FindMember(name);
@@ -509,7 +509,10 @@ Response Sim::exchange_api_key(const Request& req) {
                            url_encode(get("state")) + "&referer=" + url_encode(cfg_.account_host) +
                            "&client_id=" + url_encode(cfg_.client_id) + "&from_exchange=1");
   }
-  std::thread([this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); }).detach();
+  {
+    std::lock_guard<std::mutex> lk(deliveries_mu_);
+    deliveries_.emplace_back([this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); });
+  }
   return Response::json(202, R"({"status":"accepted"})");
 }
 
@@ -972,7 +975,7 @@ Response Sim::sim_knobs(const Request& req) {
     return Response::json(200, knobs_json_locked());
   }
   rapidjson::Document d;
-  if (!json::try_parse(req.body, d) || !d.IsObject())
+  if (!(json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) || !d.IsObject())
     return problem(400, "Body must be a JSON object");
   // Validate everything first, then apply all at once.
   Knobs next;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,7 @@ struct Knobs {
 
 class Sim {
  public:
+  ~Sim();
   explicit Sim(Config cfg);
   // Never throws.
   Response handle(Request& req, bool too_large) noexcept;
@@ -126,9 +128,10 @@ class Sim {
   DemoData data_;
   std::string jwt_key_;
   amo::http::Router router_;
-  std::map<std::string, Fn> handlers_;  // "GET /path" → handler
 
   std::mutex mu_;
+  std::mutex deliveries_mu_;
+  std::vector<std::thread> deliveries_;  // API-key code deliveries, joined by ~Sim
   Counters counters_;
   Knobs knobs_;
   std::map<std::string, Code> codes_;

@@ -1,0 +1,24 @@
+#pragma once
+// The periodic jobs: keep refresh tokens alive (refresh-due) and re-encrypt stored tokens
+// under the current key (rotate-keys). The CLI only parses argv and prints the result.
+#include <cstddef>
+
+#include "core/services.hpp"
+
+namespace amo::oauth {
+
+struct RefreshDueResult {
+  size_t due = 0, refreshed = 0, failed = 0;
+};
+// Refreshes, through the same single-flight path as requests, every connection whose last
+// refresh is older than AMO_KEEPALIVE_DAYS; at most `concurrency` refreshes at a time.
+RefreshDueResult refresh_due(Services& svc, int concurrency);
+
+struct RotateResult {
+  size_t rewrapped = 0, unreadable = 0;
+};
+// Re-encrypts every stored pair not under the current TOKEN_ENCRYPTION_KEY (conditional
+// writes: a pair refreshed meanwhile is already under the current key).
+RotateResult rotate_keys(Services& svc);
+
+}  // namespace amo::oauth
