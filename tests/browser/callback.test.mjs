@@ -435,8 +435,6 @@ console.log(`# artifacts: ${ARTIFACTS}`);
 // ---------------------------------------------------------------------------------------
 // Cases
 // ---------------------------------------------------------------------------------------
-let flowTokenExchanges = null; // token_authorization_code after case a
-
 await test('a. full flow: auth-url → consent → Allow → success page → Return to App', async (open) => {
   await simReset();
   const before = await api('GET', 'status');
@@ -489,7 +487,6 @@ await test('a. full flow: auth-url → consent → Allow → success page → Re
   assert.equal(c.token_errors, 0, 'no token errors');
   assert.equal(c.consent_pages, 1, 'one consent page');
   assert.equal(c.consent_decisions, 1, 'one consent decision');
-  flowTokenExchanges = c.token_authorization_code;
 
   // SPEC: reloading a success page shows success again and does not call amoCRM twice.
   const reloaded = await page.reload();
@@ -512,6 +509,8 @@ await test('b. Deny on the consent page → access_denied error page', async (op
   const { url, state } = await authUrl();
   const { page, mon } = await open();
   await page.goto(url);
+  // The counters around this case's own Deny, whatever earlier cases did (or failed to do).
+  const before = await simCounters();
   await Promise.all([page.waitForURL(/\/amo-crm\/callback\?/), page.locator('#deny').click()]);
   await page.waitForLoadState('load');
   assert.equal(new URL(page.url()).searchParams.get('error'), 'access_denied', 'the simulator sent error=access_denied');
@@ -529,8 +528,10 @@ await test('b. Deny on the consent page → access_denied error page', async (op
   const link = await tapAndGetLink(page, mon, btn);
   assert.equal(link, `${DEEP_LINK}?error=access_denied&state=${serverUrlEncode(state)}`, 'access_denied deep link');
 
-  const c = await simCounters();
-  if (flowTokenExchanges !== null) assert.equal(c.token_authorization_code, flowTokenExchanges, 'Deny: no token exchange');
+  const after = await simCounters();
+  assert.equal(after.consent_decisions, before.consent_decisions + 1, 'Deny: the simulator took exactly this decision');
+  assert.equal(after.token_authorization_code, before.token_authorization_code, 'Deny: no token exchange');
+  assert.equal(after.token_errors, before.token_errors, 'Deny: no rejected token request');
   assertClean(mon, 'deny');
 });
 
