@@ -1,7 +1,8 @@
-// with_stack <command> [args…]
+// with_stack [--env NAME=VALUE]… <command> [args…]
 //
 // Starts the real test stack (PostgreSQL + amo-sim + `amo-connect serve` + nginx, see
-// tests/support/stack.hpp), runs <command> with inherited stdio and this environment added:
+// tests/support/stack.hpp; each --env is layered on the servers' environment), runs <command>
+// with inherited stdio and this environment added:
 //
 //   BASE_URL       http://127.0.0.1:<nginx port>         (amo-connect behind nginx)
 //   SIM_URL        http://127.0.0.1:<sim port>           (amo-sim behind nginx, /_sim/* knobs)
@@ -16,6 +17,9 @@
 //                        back to the stack's own) and answers /healthz → "ok"
 //                    anything else, or a failure  → "error <why>"
 //                  Requests are served one at a time, while the command runs.
+//   JWT_SECRET, AMO_CLIENT_ID, AMO_CLIENT_SECRET, DATABASE_URL, AMO_HTTP_TIMEOUT_MS
+//                  the servers' values (generated per run), for tests that sign their own
+//                  JWTs or amoCRM hooks, or stop the database
 //
 // then tears the stack down and exits with the command's exit status (128+N when it was
 // killed by signal N). SIGINT/SIGTERM/SIGHUP are forwarded to the command, so an interrupted
@@ -189,8 +193,20 @@ class Control {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::map<std::string, std::string> server_env;
+  while (argc >= 3 && std::strcmp(argv[1], "--env") == 0) {
+    const std::string kv = argv[2];
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "with_stack: --env wants NAME=VALUE, got " << kv << "\n";
+      return 2;
+    }
+    server_env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 2) {
-    std::cerr << "usage: with_stack <command> [args…]\n";
+    std::cerr << "usage: with_stack [--env NAME=VALUE]… <command> [args…]\n";
     return 2;
   }
   install_handlers();
@@ -202,12 +218,17 @@ int main(int argc, char** argv) {
   try {
     amo::test::StackOptions opts;
     opts.env["APP_DEEP_LINK"] = deep_link;
+    for (auto& [k, v] : server_env) opts.env[k] = v;
     stack = std::make_unique<amo::test::Stack>(opts);
   } catch (const std::exception& e) {
     std::cerr << "with_stack: the stack did not start: " << e.what() << "\n";
     return 1;
   }
   if (g_signal) return 128 + g_signal;  // ~Stack tears everything down
+
+  for (const char* name :
+       {"JWT_SECRET", "AMO_CLIENT_ID", "AMO_CLIENT_SECRET", "DATABASE_URL", "AMO_HTTP_TIMEOUT_MS"})
+    ::setenv(name, stack->env.at(name).c_str(), 1);
 
   ::setenv("BASE_URL", stack->base.c_str(), 1);
   ::setenv("SIM_URL", stack->sim.c_str(), 1);
