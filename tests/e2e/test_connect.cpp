@@ -1,4 +1,4 @@
-// The connect flow (SPEC §4): auth-url, every callback branch, exchange-code, both
+// The connect flow (docs/API.md): auth-url, every callback branch, exchange-code, both
 // disconnects, hostile input, tokens at rest.
 #include <boost/test/unit_test.hpp>
 
