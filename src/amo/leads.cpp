@@ -49,10 +49,12 @@ void time_or_null(json::Writer& w, const char* key, const std::optional<int64_t>
     w.Null();
 }
 
-// `_embedded.<name>` of an answer: an array, or nullptr when amoCRM sent none.
+// `_embedded.<name>` of an answer: an array (amoCRM always sends it with a 200 body).
 const rapidjson::Value* embedded(const rapidjson::Value& d, const char* name) {
   const rapidjson::Value* emb = json::get_object(d, "_embedded");
-  return emb ? json::get_array(*emb, name) : nullptr;
+  const rapidjson::Value* arr = emb ? json::get_array(*emb, name) : nullptr;
+  if (!arr) throw json::ShapeError(std::string("_embedded.") + name, "present");
+  return arr;
 }
 
 template <typename F>
@@ -64,11 +66,9 @@ std::string map_array(long status, std::string_view body, const char* what, cons
   try {
     std::string out = json::write([&](json::Writer& w) {
       w.StartArray();
-      if (const rapidjson::Value* arr = embedded(d, name)) {
-        for (const auto& item : arr->GetArray()) {
-          if (!item.IsObject()) throw json::ShapeError(name, "a list of objects");
-          each(w, item);
-        }
+      for (const auto& item : embedded(d, name)->GetArray()) {
+        if (!item.IsObject()) throw json::ShapeError(name, "a list of objects");
+        each(w, item);
       }
       w.EndArray();
     });
@@ -119,7 +119,8 @@ std::string map_pipelines(long status, std::string_view body) {
         json::kv(w, "isMain", json::get_bool(p, "is_main").value_or(false));
         w.Key("statuses");
         w.StartArray();
-        if (const rapidjson::Value* statuses = embedded(p, "statuses")) {
+        const rapidjson::Value* pe = json::get_object(p, "_embedded");
+        if (const rapidjson::Value* statuses = pe ? json::get_array(*pe, "statuses") : nullptr) {
           for (const auto& s : statuses->GetArray()) {
             if (!s.IsObject()) throw json::ShapeError("statuses", "a list of objects");
             w.StartObject();

@@ -104,6 +104,7 @@ http::Response App::handle(http::Request& req, bool too_large) {
                                     match.allow);
     resp.set_header("Allow", match.allow);
   } else {
+    bool in_handler = false;  // a route's own error page is for its handler's outcomes only
     try {
       if (!match.handler) throw Error(Fault::kNotFound);
       if (too_large) throw Error(Fault::kPayloadTooLarge);
@@ -113,11 +114,12 @@ http::Response App::handle(http::Request& req, bool too_large) {
           throw Error(Fault::kUnsupportedMediaType);
         http::JsonBody check(req.body);
       }
+      in_handler = true;
       resp = (*match.handler)(req);
     } catch (...) {
       Error e = as_error(req, match.route);
       resp = http::error_response(e);
-      if (match.on_error) {
+      if (match.on_error && in_handler) {
         const http::ErrInfo& i = http::info(e.fault());
         try {
           resp = (*match.on_error)(req, http::ErrorView{e.fault(), i.status, i.code, resp});

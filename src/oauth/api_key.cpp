@@ -50,10 +50,11 @@ void request_api_key_exchange(Services& svc, const std::string& user, const std:
       json::kv(w, "hint", e.hint);
       json::kv(w, "error", e.detail);
     });
-    if (e.kind == Failure::kRejected) {
-      if (e.status == 403) throw Error(Fault::kForbidden, "amoCRM refused this login or API key");
+    // amoCRM's 400/403 are about what the user typed; any other refusal is amoCRM's.
+    if (e.kind == Failure::kRejected && e.status == 403)
+      throw Error(Fault::kForbidden, "amoCRM refused this login or API key");
+    if (e.kind == Failure::kRejected && (e.status == 400 || e.status == 401))
       throw Error(Fault::kInvalidParameter, "amoCRM did not accept the login or API key");
-    }
     if (e.kind == Failure::kRateLimited)
       throw Error(Fault::kAmoRateLimited, {}, e.retry_after().value_or(60));
     throw;

@@ -813,6 +813,7 @@ async function startProductionSite() {
     [`/etc/letsencrypt/live/${host}/fullchain.pem`, `${siteDir}/cert.pem`],
     [`/etc/letsencrypt/live/${host}/privkey.pem`, `${siteDir}/key.pem`],
     ['include /etc/nginx/snippets/amo-connect.locations.conf;', `include ${ROOT}/nginx/amo-connect.locations.conf;`],
+    ['include /etc/nginx/snippets/amo-connect.http.conf;', `include ${ROOT}/nginx/amo-connect.http.conf;`],
     ['/var/log/nginx/', `${siteDir}/log/`],
     ['/var/www/letsencrypt', `${siteDir}/acme`],
   ];
