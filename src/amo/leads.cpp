@@ -19,7 +19,8 @@ void add(std::string& q, const char* name, int64_t v) {
 }  // namespace
 
 std::string leads_path(const LeadsQuery& q) {
-  std::string p = "/api/v4/leads?page=" + std::to_string(q.page) + "&limit=" + std::to_string(q.limit);
+  std::string p =
+      "/api/v4/leads?page=" + std::to_string(q.page) + "&limit=" + std::to_string(q.limit);
   if (!q.query.empty()) p += "&query=" + http::url_encode(q.query);
   if (q.status_id && q.pipeline_id) {
     add(p, "filter%5Bstatuses%5D%5B0%5D%5Bpipeline_id%5D", *q.pipeline_id);
@@ -61,7 +62,9 @@ template <typename F>
 std::string map_array(long status, std::string_view body, const char* what, const char* name,
                       F&& each, bool* has_more) {
   if (status == 204 || (status == 200 && body.empty())) return "[]";
-  if (status != 200) throw AmoError(Failure::kGarbage, status, std::string("amoCRM ") + what + " answered an unexpected status");
+  if (status != 200)
+    throw AmoError(Failure::kGarbage, status,
+                   std::string("amoCRM ") + what + " answered an unexpected status");
   auto d = parse_body(body, what);
   try {
     std::string out = json::write([&](json::Writer& w) {
@@ -78,7 +81,8 @@ std::string map_array(long status, std::string_view body, const char* what, cons
     }
     return out;
   } catch (const json::ShapeError& e) {
-    throw AmoError(Failure::kGarbage, status, std::string("amoCRM ") + what + " answer: " + e.what());
+    throw AmoError(Failure::kGarbage, status,
+                   std::string("amoCRM ") + what + " answer: " + e.what());
   }
 }
 

@@ -1,8 +1,7 @@
 #include "app/app.hpp"
 
-#include <pqxx/pqxx>
-
 #include <chrono>
+#include <pqxx/pqxx>
 
 #include "app/metrics.hpp"
 #include "crypto/crypto.hpp"
@@ -99,9 +98,9 @@ http::Response App::handle(http::Request& req, bool too_large) {
   auto match = router_.match(req.method, req.path);
   http::Response resp;
   if (!match.handler && !match.allow.empty()) {
-    resp = http::error_response(Fault::kMethodNotAllowed,
-                                "Method " + req.method.substr(0, 16) + " is not allowed; use " +
-                                    match.allow);
+    resp =
+        http::error_response(Fault::kMethodNotAllowed, "Method " + req.method.substr(0, 16) +
+                                                           " is not allowed; use " + match.allow);
     resp.set_header("Allow", match.allow);
   } else {
     bool in_handler = false;  // a route's own error page is for its handler's outcomes only

@@ -14,10 +14,10 @@
 #include "amo/client.hpp"
 #include "app/app.hpp"
 #include "app/metrics.hpp"
-#include "config/config.hpp"
-#include "crypto/crypto.hpp"
 #include "auth/jwt.hpp"
+#include "config/config.hpp"
 #include "core/error.hpp"
+#include "crypto/crypto.hpp"
 #include "http/fcgi_server.hpp"
 #include "oauth/keepalive.hpp"
 #include "render/pages.hpp"
@@ -97,7 +97,8 @@ int cmd_serve(const Config& cfg) {
   sd_notify(0, "READY=1");
   auto how = http::serve_until_signal(server, cfg.shutdown_grace_s, [](int signo) {
     sd_notify(0, "STOPPING=1");
-    log::info("stopping", [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
+    log::info("stopping",
+              [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
   });
   log::info("stopped", [&](json::Writer& w) {
     json::kv(w, "clean", how == http::FcgiServer::Stopped::kClean);

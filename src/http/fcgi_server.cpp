@@ -1,12 +1,12 @@
 #include "http/fcgi_server.hpp"
 
 #include <fcgiapp.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
-#include <netdb.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 

@@ -15,7 +15,8 @@ void check_ready(Pool& pool) {
 
 void render_pool_metrics(const Pool& pool, std::string& out) {
   auto s = pool.stats();
-  auto metric = [&](const char* name, const char* type, const char* help, const std::string& value) {
+  auto metric = [&](const char* name, const char* type, const char* help,
+                    const std::string& value) {
     Metrics::family(out, name, type, help);
     out += std::string(name) + " " + value + "\n";
   };

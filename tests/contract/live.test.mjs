@@ -757,7 +757,7 @@ async function main() {
     for (const [status, code, name, send] of [
       [400, 'bad_request', 'a request with two Host headers', () => raw(site, 'GET /api/amo-crm/status HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n')],
       [414, 'uri_too_long', 'a 20 KiB request line', () => request('GET', `${site}/api/amo-crm/leads?query=${'a'.repeat(20 * 1024)}`)],
-      [400, 'header_too_large', 'a 20 KiB request header (nginx\'s 494)', () => request('GET', `${site}/api/amo-crm/status`, { headers: { 'X-Big': 'a'.repeat(20 * 1024) } })],
+      [431, 'header_too_large', 'a 20 KiB request header (nginx\'s 494)', () => request('GET', `${site}/api/amo-crm/status`, { headers: { 'X-Big': 'a'.repeat(20 * 1024) } })],
       [501, 'not_implemented', 'an unknown Transfer-Encoding', () => raw(site, 'POST /api/amo-crm/exchange-code HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n')],
     ]) {
       const r = await send();

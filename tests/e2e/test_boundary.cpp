@@ -16,8 +16,8 @@ struct Fresh {
 
 HttpResult exchange_code(const Stack& s, const std::string& user, const std::string& code,
                          const std::string& state, const std::string& referer) {
-  std::string body = "{\"code\":\"" + code + "\",\"state\":\"" + state + "\",\"referer\":\"" +
-                     referer + "\"}";
+  std::string body =
+      "{\"code\":\"" + code + "\",\"state\":\"" + state + "\",\"referer\":\"" + referer + "\"}";
   return http("POST", s.api("/exchange-code"), {s.auth(user), "Content-Type: application/json"},
               body);
 }
@@ -101,13 +101,13 @@ BOOST_FIXTURE_TEST_CASE(host_letter_case_does_not_split_the_rate_limit, Fresh) {
 BOOST_FIXTURE_TEST_CASE(jwt_user_id_must_be_utf8, Fresh) {
   auto& s = shared_stack();
   const std::string exp = std::to_string(std::time(nullptr) + 3600);
-  for (const std::string sub : {std::string("\xC3\x28"), std::string("\xC0\xAF"),
-                                std::string("\xED\xA0\x80"), std::string("a\xFF"),
-                                std::string("\\ud800"), std::string("\\udc00x"),
-                                std::string("\\ud800\\u0041")}) {
+  for (const std::string sub :
+       {std::string("\xC3\x28"), std::string("\xC0\xAF"), std::string("\xED\xA0\x80"),
+        std::string("a\xFF"), std::string("\\ud800"), std::string("\\udc00x"),
+        std::string("\\ud800\\u0041")}) {
     BOOST_TEST_CONTEXT(sub) {
-      std::string token = amo::auth::sign_jwt_hs256(
-          "{\"sub\":\"" + sub + "\",\"exp\":" + exp + "}", s.env.at("JWT_SECRET"));
+      std::string token = amo::auth::sign_jwt_hs256("{\"sub\":\"" + sub + "\",\"exp\":" + exp + "}",
+                                                    s.env.at("JWT_SECRET"));
       auto r = http_get(s.api("/status"), {"Authorization: Bearer " + token});
       BOOST_TEST(r.status == 401);
       BOOST_TEST(error_code(r) == "unauthorized");
@@ -115,8 +115,8 @@ BOOST_FIXTURE_TEST_CASE(jwt_user_id_must_be_utf8, Fresh) {
     }
   }
   // A valid non-ASCII id works.
-  std::string token = amo::auth::sign_jwt_hs256(
-      "{\"sub\":\"агент-1\",\"exp\":" + exp + "}", s.env.at("JWT_SECRET"));
+  std::string token = amo::auth::sign_jwt_hs256("{\"sub\":\"агент-1\",\"exp\":" + exp + "}",
+                                                s.env.at("JWT_SECRET"));
   BOOST_TEST(http_get(s.api("/status"), {"Authorization: Bearer " + token}).status == 200);
 }
 
@@ -128,16 +128,16 @@ BOOST_FIXTURE_TEST_CASE(leads_query_limit_counts_characters, Fresh) {
   std::string q200, q201;
   for (int i = 0; i < 200; ++i) q200 += "ж";
   q201 = q200 + "ж";
-  auto ok = http_get(s.api("/leads") + "?query=" + amo::http::url_encode(q200),
-                     {s.auth("query-user")});
+  auto ok =
+      http_get(s.api("/leads") + "?query=" + amo::http::url_encode(q200), {s.auth("query-user")});
   BOOST_TEST(ok.status == 200, ok.body);
   auto d = body_json(ok);
   BOOST_TEST(d["data"]["stale"].IsFalse());
   BOOST_TEST(d["data"]["fetchedAt"].IsString());
   BOOST_TEST(!ok.header("etag").empty());
   BOOST_TEST(ok.header("cache-control") == "private, no-cache");
-  for (const std::string bad : {amo::http::url_encode(q201), std::string("%FF%FE"),
-                                std::string("%C0%AF")}) {
+  for (const std::string bad :
+       {amo::http::url_encode(q201), std::string("%FF%FE"), std::string("%C0%AF")}) {
     int64_t before = counter(s, "leads");
     auto r = http_get(s.api("/leads") + "?query=" + bad, {s.auth("query-user")});
     BOOST_TEST(r.status == 400);
@@ -165,9 +165,10 @@ BOOST_AUTO_TEST_CASE(missing_socket_directory_is_one_clear_line) {
   std::string err;
   int rc = run({bin_path("amo-connect"), "serve"}, &err, env);
   BOOST_TEST(rc == 1);
-  BOOST_TEST(err == "amo-connect: serve failed: cannot listen on FCGI_SOCKET "
-                    "/nonexistent-amo-dir/fcgi.sock: directory /nonexistent-amo-dir does not "
-                    "exist\n",
+  BOOST_TEST(err ==
+                 "amo-connect: serve failed: cannot listen on FCGI_SOCKET "
+                 "/nonexistent-amo-dir/fcgi.sock: directory /nonexistent-amo-dir does not "
+                 "exist\n",
              err);
 }
 

@@ -368,7 +368,8 @@ Response Sim::access_token(const Request& req) {
   bool parsed = false;
   if (!is_form) {
     rapidjson::Document d;
-    if ((json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) && d.IsObject()) {
+    if ((json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) &&
+        d.IsObject()) {
       parsed = true;
       for (auto& mem : d.GetObject()) {
         std::string k(mem.name.GetString(), mem.name.GetStringLength());
@@ -511,7 +512,8 @@ Response Sim::exchange_api_key(const Request& req) {
   }
   {
     std::lock_guard<std::mutex> lk(deliveries_mu_);
-    deliveries_.emplace_back([this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); });
+    deliveries_.emplace_back(
+        [this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); });
   }
   return Response::json(202, R"({"status":"accepted"})");
 }

@@ -5,9 +5,9 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "demo_data.hpp"
