@@ -103,6 +103,7 @@ int cmd_serve(const Config& cfg) {
 
 // Keeps refresh tokens alive: refreshes every connection idle for AMO_KEEPALIVE_DAYS.
 int cmd_refresh_due(const Config& cfg) {
+  const double started = static_cast<double>(std::time(nullptr));
   log::set_level(cfg.log_level);
   crypto::TokenCipher cipher(cfg.token_key, cfg.previous_token_keys);
   auto pool = make_pool(cfg);
@@ -139,6 +140,8 @@ int cmd_refresh_due(const Config& cfg) {
   }
   std::cout << "refresh-due: " << due.size() << " due, " << ok << " refreshed, " << failed
             << " failed\n";
+  store::record_job_run(*pool,
+                        {"refresh-due", started, failed == 0, int64_t(due.size()), ok, failed});
   return failed == 0 ? 0 : 1;
 }
 
