@@ -1,5 +1,6 @@
 // Operations inside the server: graceful shutdown, key rotation, metrics format, and no
-// secret in any log line of a full run; refresh-due runs in /metrics.
+// secret in any log line of a full run; refresh-due runs and the alert rules' metrics in
+// /metrics.
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <ctime>
@@ -313,6 +314,60 @@ BOOST_AUTO_TEST_CASE(metrics_without_the_database) {
     if (!back) sleep_ms(50);
   }
   BOOST_TEST(back);
+}
+
+// Every metric that contrib/prometheus/amo-connect.rules.yml reads is exported by the
+// service, with the labels the rules select on; a renamed metric would silence an alert.
+BOOST_AUTO_TEST_CASE(rules_use_exported_metrics) {
+  auto& s = ops_stack();
+  s.sim_reset();
+  connect_user(s, "ops-rules");
+  http_get(s.api("/leads"), {s.auth("ops-rules")});
+  s.pg->psql("UPDATE amo_connection SET last_refresh_at = now()");
+  refresh_due(s, "0 due, 0 refreshed, 0 failed", 0);  // a success on record
+  auto m = scrape(s);
+
+  // The text of every `expr:` (continuation lines are indented deeper than the key).
+  std::istringstream in(read_file(src_path("contrib/prometheus/amo-connect.rules.yml")));
+  std::string line, exprs;
+  size_t expr_indent = std::string::npos;
+  while (std::getline(in, line)) {
+    size_t ind = line.find_first_not_of(' ');
+    if (ind == std::string::npos) continue;
+    if (line.compare(ind, 5, "expr:") == 0) {
+      expr_indent = ind;
+      exprs += line.substr(ind + 5) + "\n";
+    } else if (expr_indent != std::string::npos && ind > expr_indent) {
+      exprs += line + "\n";
+    } else {
+      expr_indent = std::string::npos;
+    }
+  }
+  // Identifiers: metric names start with amo_; recording rules (job:amo_...) have colons.
+  static const std::regex kIdent(R"([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?)");
+  static const std::regex kMatcher(R"(([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=))");
+  std::map<std::string, std::set<std::string>> used;  // metric → label names selected on
+  for (std::sregex_iterator it(exprs.begin(), exprs.end(), kIdent), end; it != end; ++it) {
+    std::string tok = it->str();
+    std::string name = tok.substr(0, tok.find('{'));
+    if (name.rfind("amo_", 0) != 0 || name.find(':') != std::string::npos) continue;
+    auto& labels = used[name];
+    std::string sel = (*it)[1].str();
+    for (std::sregex_iterator l(sel.begin(), sel.end(), kMatcher); l != end; ++l)
+      labels.insert((*l)[1].str());
+  }
+  BOOST_TEST_MESSAGE("metrics in the rules: " << used.size());
+  BOOST_REQUIRE(used.size() >= 5u);
+  BOOST_TEST(used.count("amo_refresh_due_last_success_timestamp_seconds") == 1u);
+  BOOST_TEST(used.count("amo_connections_needs_reauth") == 1u);
+  for (auto& [name, labels] : used) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(has_family(m, name), name << " has no # TYPE line in /metrics");
+      for (auto& label : labels)  // names are [a-z0-9_]: nothing to escape
+        BOOST_TEST(std::regex_search(m, std::regex("\n" + name + "\\{([^}]*,)?" + label + "=\"")),
+                   name << " has no sample with the label " << label);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
