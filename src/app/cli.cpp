@@ -108,6 +108,7 @@ int cmd_serve(const Config& cfg) {
 
 // Keeps refresh tokens alive: refreshes every connection idle for AMO_KEEPALIVE_DAYS.
 int cmd_refresh_due(const Config& cfg, int concurrency) {
+  const double started = static_cast<double>(std::time(nullptr));
   log::set_level(cfg.log_level);
   Runtime rt(cfg);
   oauth::RefreshDueResult r;
@@ -119,6 +120,8 @@ int cmd_refresh_due(const Config& cfg, int concurrency) {
   }
   std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.failed
             << " failed\n";
+  store::record_job_run(*rt.pool, {"refresh-due", started, r.failed == 0, int64_t(r.due),
+                                   int64_t(r.refreshed), int64_t(r.failed)});
   return r.failed == 0 ? 0 : 1;
 }
 

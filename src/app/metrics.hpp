@@ -39,7 +39,9 @@ class Metrics {
   std::map<std::string, Histogram> latency_;
   std::map<std::pair<std::string, int>, uint64_t> amo_calls_;
   std::map<std::string, Histogram> amo_latency_;
-  std::map<std::string, uint64_t> refreshes_;
+  // Every outcome is exported from the start, so rate() sees the first one.
+  std::map<std::string, uint64_t> refreshes_{
+      {"ok", 0}, {"rejected", 0}, {"transient", 0}, {"waited", 0}};
   static void histogram(std::string& out, const char* name, const std::string& label,
                         const std::string& value, const Histogram& h);
 };

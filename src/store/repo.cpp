@@ -1,6 +1,7 @@
 #include "store/repo.hpp"
 
 #include "crypto/crypto.hpp"
+#include "store/pool.hpp"
 
 namespace amo::store {
 
@@ -106,6 +107,17 @@ const std::vector<Stmt>& statements() {
        "ON CONFLICT (bucket) DO UPDATE SET next_at = now() + make_interval(secs => $2) "
        "WHERE r.next_at <= now() RETURNING 0"},
       {"once_release", "DELETE FROM amo_rate_limit WHERE bucket = $1"},
+      {"job_run_insert",
+       "INSERT INTO amo_job_run (job, started_at, ok, due, refreshed, failed) VALUES ($1, "
+       "to_timestamp($2::float8), $3, $4, $5, $6)"},
+      {"scrape_gauges",
+       "SELECT (SELECT count(*) FROM amo_connection WHERE needs_reauth), "
+       "(SELECT floor(extract(epoch from max(finished_at)))::bigint FROM amo_job_run "
+       "WHERE job = $1 AND ok), "
+       "last.finished, last.due, last.refreshed, last.failed FROM (SELECT 1) AS one "
+       "LEFT JOIN LATERAL (SELECT floor(extract(epoch from finished_at))::bigint AS finished, "
+       "due, refreshed, failed FROM amo_job_run WHERE job = $1 ORDER BY finished_at DESC "
+       "LIMIT 1) AS last ON true"},
       {"audit_insert",
        "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, "
        "$4::jsonb)"},
@@ -318,6 +330,29 @@ int64_t take_once(pqxx::transaction_base& tx, const std::string& bucket, int win
 
 void release_once(pqxx::transaction_base& tx, const std::string& bucket) {
   tx.exec_prepared("once_release", bucket);
+}
+
+void record_job_run(Pool& pool, const JobRun& run) {
+  pool.with([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);  // one statement
+    tx.exec_prepared("job_run_insert", run.job, run.started_at, run.ok, run.due, run.refreshed,
+                     run.failed);
+  });
+}
+
+ScrapeGauges scrape_gauges(pqxx::transaction_base& tx, const std::string& job) {
+  tx.exec("SET LOCAL statement_timeout = '2s'");
+  auto r = tx.exec_prepared1("scrape_gauges", job);
+  ScrapeGauges g;
+  g.needs_reauth = r[0].as<int64_t>();
+  g.last_success = opt<int64_t>(r[1]);
+  g.last_run = opt<int64_t>(r[2]);
+  if (g.last_run) {
+    g.last_due = r[3].as<int64_t>();
+    g.last_refreshed = r[4].as<int64_t>();
+    g.last_failed = r[5].as<int64_t>();
+  }
+  return g;
 }
 
 void audit(pqxx::transaction_base& tx, const std::string& event,

@@ -9,6 +9,8 @@
 
 namespace amo::store {
 
+class Pool;
+
 // A round trip that touches nothing (readiness checks).
 void ping(pqxx::transaction_base& tx);
 
@@ -109,6 +111,26 @@ std::optional<int64_t> reserve_slot(pqxx::transaction_base& tx, const std::strin
 int64_t take_once(pqxx::transaction_base& tx, const std::string& bucket, int window_s);
 // Gives back a window taken by take_once (when the guarded action did not happen).
 void release_once(pqxx::transaction_base& tx, const std::string& bucket);
+
+// One finished run of a CLI job (`refresh-due`): the serving processes export it.
+struct JobRun {
+  std::string job;
+  double started_at = 0;  // unix seconds
+  bool ok = false;        // the run's exit status is 0
+  int64_t due = 0, refreshed = 0, failed = 0;
+};
+// The last step of a CLI command: takes the pool and writes the row on its own.
+void record_job_run(Pool& pool, const JobRun& run);
+
+// What /metrics reads from the database at every scrape: one round trip on indexes,
+// under a 2 s statement timeout. Timestamps are unix seconds.
+struct ScrapeGauges {
+  int64_t needs_reauth = 0;             // connections awaiting re-authorization
+  std::optional<int64_t> last_success;  // end of the job's last run with ok
+  std::optional<int64_t> last_run;      // end of its last run, and that run's counts
+  int64_t last_due = 0, last_refreshed = 0, last_failed = 0;
+};
+ScrapeGauges scrape_gauges(pqxx::transaction_base& tx, const std::string& job);
 
 void audit(pqxx::transaction_base& tx, const std::string& event,
            const std::optional<std::string>& user_id, const std::optional<int64_t>& account_id,

@@ -379,6 +379,8 @@ if have cmake && [ -f "$build/cmake_install.cmake" ]; then
     expected=(
       usr/bin/amo-connect
       usr/share/amo-connect/sql/001_schema.sql
+      usr/share/amo-connect/sql/002_hosts_and_state_outcome.sql
+      usr/share/amo-connect/sql/003_job_runs.sql
       usr/share/amo-connect/sql/grants.sql
       usr/lib/systemd/system/amo-connect.socket
       usr/lib/systemd/system/amo-connect.service
@@ -391,6 +393,7 @@ if have cmake && [ -f "$build/cmake_install.cmake" ]; then
       usr/share/doc/amo-connect/examples/nginx/amo-connect.conf
       usr/share/doc/amo-connect/examples/nginx/amo-connect.locations.conf
       usr/share/doc/amo-connect/examples/nginx/amo-connect.http.conf
+      usr/share/doc/amo-connect/examples/prometheus/amo-connect.rules.yml
     )
     for t in "$src"/templates/*.mustache; do expected+=("usr/share/amo-connect/templates/$(basename "$t")"); done
     absent=""
