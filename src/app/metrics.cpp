@@ -37,6 +37,11 @@ void Metrics::refresh(const std::string& outcome) {
   ++refreshes_[outcome];
 }
 
+void Metrics::hook(const std::string& outcome) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++hooks_[outcome];
+}
+
 void Metrics::family(std::string& out, const char* name, const char* type, const char* help) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
@@ -79,6 +84,10 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
   family(out, "amo_token_refreshes_total", "counter", "Token refreshes by outcome.");
   for (auto& [k, v] : refreshes_)
     out += "amo_token_refreshes_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
+  family(out, "amo_hook_connections_total", "counter",
+         "Connections named by amoCRM's disconnect hook: removed, or ignored as a replay.");
+  for (auto& [k, v] : hooks_)
+    out += "amo_hook_connections_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
   if (extra) extra(out);
   return out;
 }

@@ -16,6 +16,8 @@ class Metrics {
   void request(const std::string& route, const std::string& method, int status, double seconds);
   void amo_call(const std::string& endpoint, int status, double seconds);  // status 0: no answer
   void refresh(const std::string& outcome);  // ok, rejected, transient, waited
+  // amoCRM's disconnect hook per connection: removed, or ignored (its tokens still work).
+  void hook(const std::string& outcome);
   // Requests being handled right now (the scrape itself included).
   void begin_request() { in_flight_.fetch_add(1); }
   void end_request() { in_flight_.fetch_sub(1); }
@@ -40,6 +42,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> amo_calls_;
   std::map<std::string, Histogram> amo_latency_;
   // Every outcome is exported from the start, so rate() sees the first one.
+  std::map<std::string, uint64_t> hooks_{{"removed", 0}, {"ignored", 0}};
   std::map<std::string, uint64_t> refreshes_{
       {"ok", 0}, {"rejected", 0}, {"transient", 0}, {"waited", 0}};
   static void histogram(std::string& out, const char* name, const std::string& label,

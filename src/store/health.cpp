@@ -36,7 +36,8 @@ void render_pool_metrics(const Pool& pool, std::string& out) {
 
 void render_db_metrics(Pool& pool, std::string& out) {
   render_pool_metrics(pool, out);
-  auto metric = [&](const char* name, const char* type, const char* help, const std::string& value) {
+  auto metric = [&](const char* name, const char* type, const char* help,
+                    const std::string& value) {
     Metrics::family(out, name, type, help);
     out += std::string(name) + " " + value + "\n";
   };

@@ -49,6 +49,8 @@ const std::vector<Stmt>& statements() {
        "updated_at = now() WHERE user_id = $1 AND token_version = $2"},
       {"conn_delete", "DELETE FROM amo_connection WHERE user_id = $1"},
       {"conn_delete_account", "DELETE FROM amo_connection WHERE account_id = $1 RETURNING user_id"},
+      {"conn_of_account",
+       "SELECT user_id FROM amo_connection WHERE account_id = $1 ORDER BY user_id"},
       {"conn_by_code", std::string("SELECT ") + kConnCols +
                            " FROM amo_connection WHERE last_code_hash = decode($1, 'hex')"},
       {"conn_due",
@@ -247,6 +249,13 @@ std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx,
                                                     int64_t account_id) {
   std::vector<std::string> out;
   for (auto row : tx.exec_prepared("conn_delete_account", account_id))
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+std::vector<std::string> account_connections(pqxx::transaction_base& tx, int64_t account_id) {
+  std::vector<std::string> out;
+  for (auto row : tx.exec_prepared("conn_of_account", account_id))
     out.push_back(row[0].as<std::string>());
   return out;
 }

@@ -65,6 +65,8 @@ bool mark_needs_reauth(pqxx::transaction_base& tx, const std::string& user_id,
 bool delete_connection(pqxx::transaction_base& tx, const std::string& user_id);
 // Removes every connection to the account; returns the user ids removed.
 std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx, int64_t account_id);
+// The users connected to the account.
+std::vector<std::string> account_connections(pqxx::transaction_base& tx, int64_t account_id);
 // The user whose connection last redeemed this code, if any.
 std::optional<ConnectionRow> find_by_code(pqxx::transaction_base& tx, const std::string& code_hash);
 // Users whose last refresh is older than `days` (and not awaiting re-authorization).
