@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "app/metrics.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "http/errors.hpp"
 #include "http/input.hpp"
@@ -18,10 +19,8 @@ using core::Fault;
 namespace {
 
 bool is_json(const std::string& ct) {
-  std::string base = ct.substr(0, ct.find(';'));
-  while (!base.empty() && (base.back() == ' ' || base.back() == '\t')) base.pop_back();
-  for (char& c : base)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  std::string base = core::ascii_lower(ct.substr(0, ct.find(';')));
+  while (!base.empty() && (base.back() == ' ' || base.back() == '	')) base.pop_back();
   return base == "application/json";
 }
 

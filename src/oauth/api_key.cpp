@@ -3,6 +3,7 @@
 #include "amo/client.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "oauth/connect.hpp"
 #include "store/pool.hpp"
@@ -16,9 +17,7 @@ using core::Fault;
 
 void request_api_key_exchange(Services& svc, const std::string& user, const std::string& login,
                               const std::string& api_key) {
-  std::string lower = login;
-  for (char& c : lower)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  const std::string lower = core::ascii_lower(login);
   const std::string user_bucket = "apikey:user:" + user;
   const std::string login_bucket = "apikey:login:" + crypto::sha256_hex(lower);
   int64_t wait = svc.db.with([&](pqxx::connection& c) {

@@ -4,6 +4,7 @@
 #include "app/metrics.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "store/pool.hpp"
 #include "store/repo.hpp"
@@ -50,9 +51,7 @@ int64_t verify_hook(const Config& cfg, const std::optional<std::string>& client_
   if (!crypto::constant_time_equal(*client_uuid, cfg.amo_client_id)) throw reject();
   std::string expected =
       crypto::hex(crypto::hmac_sha256(cfg.amo_client_secret, *client_uuid + "|" + *account_id));
-  std::string given = *signature;
-  for (char& ch : given)
-    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+  const std::string given = core::ascii_lower(*signature);  // hex in either letter case
   if (!crypto::constant_time_equal(given, expected)) throw reject();
   if (account_id->empty() || account_id->size() > 18 ||
       account_id->find_first_not_of("0123456789") != std::string::npos)
