@@ -1,5 +1,8 @@
 # amo-connect — thin Makefile over CMake. `make run` and `make test` install what is missing.
 SHELL := /bin/bash
+# The prefix is compiled into the binary (its TEMPLATES_DIR/SQL_DIR defaults), so the build
+# is configured with the prefix it is installed to: `make install PREFIX=/usr` reconfigures
+# $(BUILD_DIR) for /usr and installs that very build.
 PREFIX ?= /usr/local
 DESTDIR ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -10,7 +13,7 @@ TEST_BUILD_DIR ?= build-test
 DEB_PACKAGES := cmake g++ make pkg-config ccache libfcgi-dev libpqxx-dev rapidjson-dev \
   libcurl4-openssl-dev libkainjow-mustache-dev libboost-test-dev libssl-dev libsystemd-dev \
   postgresql nginx-light wrk curl ca-certificates chromium nodejs systemd prometheus \
-  clang-format
+  clang-format libfcgi-bin binutils
 
 .PHONY: all deps build run test bench install format clean
 
@@ -20,7 +23,8 @@ deps:
 	@bash tools/deps.sh $(DEB_PACKAGES)
 
 build: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMO_TESTS=OFF >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMO_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
@@ -36,7 +40,7 @@ bench: build
 	@bash tools/bench.sh $(BUILD_DIR)
 
 install: build
-	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'tools/*.cpp' 'tools/*.hpp')
