@@ -46,10 +46,14 @@ test:
 	@$(DEPS) --ctest $(TEST_BUILD_DIR) $(CTEST_ARGS)
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
+	@if [ "$(TSAN)" != 0 ] && [ -z "$(CTEST_ARGS)" ]; then $(MAKE) --no-print-directory test-tsan; fi
 
 # The same unit, db and e2e labels under ThreadSanitizer (a separate build directory).
+# `make test` runs it after the ASan suite (TSAN=0, or a CTEST_ARGS selection, skips it).
+TSAN ?= 1
 TSAN_BUILD_DIR ?= build-tsan
-test-tsan: deps
+test-tsan:
+	@$(DEPS) build test-build unit db e2e
 	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=thread >/dev/null
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests db_tests e2e_tests amo-connect amo-sim
 	@cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
