@@ -31,6 +31,8 @@ declare -A need=(
   # check (tests/ops/install_test.sh) builds, runs PostgreSQL and speaks FastCGI (cgi-fcgi).
   [ops]="systemd nginx-light openssl curl postgresql libfcgi-bin binutils"
   [rules]="prometheus"
+  # tests/contract: redocly + the validator (npm), the stack, a TLS nginx site (openssl).
+  [contract]="postgresql nginx-light curl ca-certificates nodejs npm openssl"
   # tests/ops/deb_test.sh: make deb, then the extracted binary against PostgreSQL.
   [deb]="dpkg-dev debhelper lintian binutils postgresql libfcgi-bin"
 )
