@@ -55,6 +55,14 @@ const rapidjson::Value* embedded(const rapidjson::Value& d, const char* name) {
   return emb ? json::get_array(*emb, name) : nullptr;
 }
 
+// A list answer with a body always carries `_embedded.<name>` (amoCRM says "empty" with 204):
+// without it the answer is not amoCRM's, and must not read as an empty list.
+const rapidjson::Value& required_list(const rapidjson::Value& d, const char* name) {
+  const rapidjson::Value* arr = embedded(d, name);
+  if (!arr) throw json::ShapeError(std::string("_embedded.") + name, "present");
+  return *arr;
+}
+
 template <typename F>
 std::string map_array(long status, std::string_view body, const char* what, const char* name,
                       F&& each, bool* has_more) {
@@ -64,11 +72,9 @@ std::string map_array(long status, std::string_view body, const char* what, cons
   try {
     std::string out = json::write([&](json::Writer& w) {
       w.StartArray();
-      if (const rapidjson::Value* arr = embedded(d, name)) {
-        for (const auto& item : arr->GetArray()) {
-          if (!item.IsObject()) throw json::ShapeError(name, "a list of objects");
-          each(w, item);
-        }
+      for (const auto& item : required_list(d, name).GetArray()) {
+        if (!item.IsObject()) throw json::ShapeError(name, "a list of objects");
+        each(w, item);
       }
       w.EndArray();
     });
