@@ -57,7 +57,8 @@ std::string lower(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -88,7 +89,8 @@ Parsed parse(std::string_view in) {
       p.too_large = true;
       continue;
     }
-    if (name == "authorization" && value == "Bearer @valid") value = "Bearer " + fixture().valid_token();
+    if (name == "authorization" && value == "Bearer @valid")
+      value = "Bearer " + fixture().valid_token();
     if (name == "x-request-id") p.req.request_id = value;
     p.req.headers.emplace(std::move(name), std::move(value));
   }
@@ -113,8 +115,9 @@ void check_json_answer(const http::Response& r) {
   const auto& e = d["error"];
   FUZZ_CHECK(e.HasMember("code") && e["code"].IsString() && snake_case(e["code"].GetString()),
              "error %d without a snake_case code", r.status);
-  FUZZ_CHECK(e.HasMember("message") && e["message"].IsString() && e["message"].GetStringLength() > 0,
-             "error %d without a message", r.status);
+  FUZZ_CHECK(
+      e.HasMember("message") && e["message"].IsString() && e["message"].GetStringLength() > 0,
+      "error %d without a message", r.status);
 }
 
 }  // namespace

@@ -53,8 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (host) {
     FUZZ_CHECK(norm && *host == *norm, "allowed_host differs from normalize_host");
     FUZZ_CHECK(core::normalize_host(*host) == host, "an allowed host changes when normalized");
-    FUZZ_CHECK(std::none_of(host->begin(), host->end(), [](char c) { return c >= 'A' && c <= 'Z'; }),
-               "an allowed host has upper case");
+    FUZZ_CHECK(
+        std::none_of(host->begin(), host->end(), [](char c) { return c >= 'A' && c <= 'Z'; }),
+        "an allowed host has upper case");
     FUZZ_CHECK(std::any_of(allowed.begin(), allowed.end(),
                            [&](const std::string& d) { return ends_at_label(*host, d); }),
                "'%s' allowed outside every domain", host->c_str());

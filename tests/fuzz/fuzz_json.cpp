@@ -31,9 +31,11 @@ void check(std::string_view text, const json::Limits& lim, const char* name,
     FUZZ_CHECK(d.IsNull(), "%s: a refused parse left a value", name);
     return;
   }
-  bool finite = true;
+  bool finite = true, doubles = false;
   const int real = fuzz::depth_of(d, [&](const rapidjson::Value& v) {
-    if (v.IsDouble() && !std::isfinite(v.GetDouble())) finite = false;
+    if (!v.IsDouble()) return;
+    doubles = true;
+    if (!std::isfinite(v.GetDouble())) finite = false;
   });
   FUZZ_CHECK(real <= lim.max_depth, "%s accepted depth %d over %d", name, real, lim.max_depth);
   FUZZ_CHECK(real <= depth, "%s: nesting_depth %d under the real %d", name, depth, real);
@@ -41,11 +43,14 @@ void check(std::string_view text, const json::Limits& lim, const char* name,
   // infinity, which its Writer refuses to write. No code of ours writes a parsed number back
   // (the JWT claims check isfinite), so such a value is only kept from the round trip.
   if (!finite) return;
-  // Written back and parsed again: the same value.
+  // Written back and parsed again: valid JSON, and the same value.
   const std::string again = json::write([&](json::Writer& w) { d.Accept(w); });
   rapidjson::Document d2;
   FUZZ_CHECK(json::parse(again, d2, json::kUpstreamLimits) == json::ParseFail::kNone,
              "%s: the written form of an accepted value does not parse", name);
+  // Without kParseFullPrecisionFlag RapidJSON may read a double 1 ULP off, so a value with
+  // doubles is only required to stay valid JSON.
+  if (doubles) return;
   // (Compared as text: rapidjson's == looks members up by name, so duplicates differ.)
   FUZZ_CHECK(json::write([&](json::Writer& w) { d2.Accept(w); }) == again,
              "%s: the value changed through a write", name);

@@ -50,11 +50,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rapidjson::Document h, p;
   FUZZ_CHECK(json::parse(header, h, json::kRequestLimits) == json::ParseFail::kNone && h.IsObject(),
              "a token verified with a header that is not a bounded JSON object");
-  FUZZ_CHECK(h.HasMember("alg") && h["alg"].IsString() && std::string_view(h["alg"].GetString()) == "HS256",
+  FUZZ_CHECK(h.HasMember("alg") && h["alg"].IsString() &&
+                 std::string_view(h["alg"].GetString()) == "HS256",
              "a token verified without alg HS256");
   FUZZ_CHECK(!h.HasMember("crit"), "a token verified with crit");
-  FUZZ_CHECK(json::parse(payload, p, json::kRequestLimits) == json::ParseFail::kNone && p.IsObject(),
-             "a token verified with a payload that is not a bounded JSON object");
+  FUZZ_CHECK(
+      json::parse(payload, p, json::kRequestLimits) == json::ParseFail::kNone && p.IsObject(),
+      "a token verified with a payload that is not a bounded JSON object");
   FUZZ_CHECK(fuzz::depth_of(p) <= json::kRequestLimits.max_depth, "payload deeper than the bound");
   if (auto it = p.FindMember("exp"); it != p.MemberEnd())
     FUZZ_CHECK(it->value.IsNumber() && fuzz::kJwtNow <= it->value.GetDouble() + 60,
@@ -70,8 +72,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string forged = token;
   char& c = forged[forged.rfind('.') + 1];  // a whole sextet of the signature's first byte
   c = c == 'A' ? 'B' : 'A';
-  for (const auto& [t, secret] : {std::pair<std::string, std::string_view>{forged, fuzz::kJwtSecret},
-                                  {token, "another-secret"}}) {
+  for (const auto& [t, secret] :
+       {std::pair<std::string, std::string_view>{forged, fuzz::kJwtSecret},
+        {token, "another-secret"}}) {
     try {
       auth::verify_jwt(t, secret, fuzz::kJwtNow);
       FUZZ_CHECK(false, "a token verified with a wrong signature");

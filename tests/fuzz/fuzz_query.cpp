@@ -14,7 +14,7 @@ using namespace amo;
 namespace {
 
 // The parameters handlers read; each is also looked up on every input.
-constexpr const char* kNames[] = {"page",  "limit", "query", "code",  "state",
+constexpr const char* kNames[] = {"page",  "limit", "query",   "code",         "state",
                                   "order", "error", "referer", "from_exchange"};
 
 void check_readers(const http::Request& req) {

@@ -16,10 +16,14 @@ size_t reference_sequence(std::string_view s, size_t i) {
   size_t n;
   uint32_t cp;
   if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    n = 2, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0)
+    n = 3, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((b(i + k) & 0xC0) != 0x80) return 0;
@@ -54,8 +58,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const std::string repaired = core::repair_utf8(s);
   FUZZ_CHECK(core::valid_utf8(repaired), "repair_utf8 output is not valid UTF-8");
-  if (valid) FUZZ_CHECK(repaired == s, "repair_utf8 changed valid text");
-  else FUZZ_CHECK(repaired.find("\xEF\xBF\xBD") != std::string::npos, "no U+FFFD in a repair");
+  if (valid)
+    FUZZ_CHECK(repaired == s, "repair_utf8 changed valid text");
+  else
+    FUZZ_CHECK(repaired.find("\xEF\xBF\xBD") != std::string::npos, "no U+FFFD in a repair");
   FUZZ_CHECK(core::repair_utf8(repaired) == repaired, "repair_utf8 is not idempotent");
   FUZZ_CHECK(repaired.size() <= 3 * s.size(), "repair grew %zu bytes to %zu", s.size(),
              repaired.size());

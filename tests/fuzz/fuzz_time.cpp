@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(core::parse_time(iso) == t, "iso8601(%lld) = %s does not parse back",
              static_cast<long long>(*t), iso.c_str());
   // A date alone is midnight UTC; a UTC date-time without fraction spells the same text.
-  if (s.size() == 10) FUZZ_CHECK(iso == std::string(s) + "T00:00:00Z", "%s is not midnight", iso.c_str());
+  if (s.size() == 10)
+    FUZZ_CHECK(iso == std::string(s) + "T00:00:00Z", "%s is not midnight", iso.c_str());
   if (s.size() == 20 && (s[19] == 'Z' || s[19] == 'z') && s.substr(17, 2) != "60") {
     std::string want(s);
     want[10] = 'T';
