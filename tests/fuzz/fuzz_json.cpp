@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "core/text.hpp"
 #include "fuzz_check.hpp"
 
 using namespace amo;
@@ -33,6 +34,9 @@ void check(std::string_view text, const json::Limits& lim, const char* name,
   }
   bool finite = true, doubles = false;
   const int real = fuzz::depth_of(d, [&](const rapidjson::Value& v) {
+    if (v.IsString())
+      FUZZ_CHECK(core::valid_utf8(std::string_view(v.GetString(), v.GetStringLength())),
+                 "%s accepted a string that is not UTF-8", name);
     if (!v.IsDouble()) return;
     doubles = true;
     if (!std::isfinite(v.GetDouble())) finite = false;
