@@ -10,6 +10,12 @@ DESTDIR ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
+# The libFuzzer targets (clang): `make fuzz` runs each for FUZZ_SECONDS; `make test` runs a
+# short smoke of each from the same build directory.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX ?= clang++-14
+FUZZ_TARGETS ?=
 # make deb: a copy of the tree is built in $(DEB_DIR)/src; the packages land in $(DEB_DIR).
 DEB_DIR ?= build-deb
 # make deb runs lintian on the package (LINTIAN=0: not).
@@ -20,7 +26,7 @@ DEPS := bash tools/deps.sh
 CCACHE_ENV = $(shell command -v ccache >/dev/null 2>&1 && \
   echo CCACHE_DIR=$$(ccache -k cache_dir) CCACHE_BASEDIR=$$(ccache -k base_dir))
 
-.PHONY: all deps build run test test-tsan bench install deb format clean
+.PHONY: all deps build run test test-tsan fuzz bench install deb format clean
 
 all: build
 
@@ -41,8 +47,9 @@ run: build
 # The test build runs under AddressSanitizer + UndefinedBehaviorSanitizer. After the
 # configure step, the packages of the CTest labels that CTEST_ARGS selects (all by default).
 test:
-	@$(DEPS) build test-build
-	@cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=ON >/dev/null
+	@$(DEPS) build test-build fuzz
+	@cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=ON \
+	  -DAMO_FUZZ_BUILD_DIR=$(abspath $(FUZZ_BUILD_DIR)) >/dev/null
 	@$(DEPS) --ctest $(TEST_BUILD_DIR) $(CTEST_ARGS)
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
@@ -58,6 +65,13 @@ test-tsan:
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests db_tests e2e_tests amo-connect amo-sim
 	@cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -L '^(unit|db|e2e)$$' $(CTEST_ARGS)
+
+# Coverage-guided fuzzing (libFuzzer, ASan+UBSan): every target (or FUZZ_TARGETS) for
+# FUZZ_SECONDS each, one after another; prints executions per target. See tests/fuzz/README.md.
+fuzz:
+	@$(DEPS) build fuzz
+	@bash tests/fuzz/build.sh . $(FUZZ_BUILD_DIR) $(FUZZ_CXX) $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz $(FUZZ_BUILD_DIR) $(FUZZ_TARGETS)
 
 bench: build
 	@$(DEPS) bench
@@ -87,4 +101,4 @@ format:
 	@clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'tools/*.cpp' 'tools/*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(TSAN_BUILD_DIR) $(DEB_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(TSAN_BUILD_DIR) $(DEB_DIR) $(FUZZ_BUILD_DIR)

@@ -31,6 +31,9 @@ declare -A need=(
   # check (tests/ops/install_test.sh) builds, runs PostgreSQL and speaks FastCGI (cgi-fcgi).
   [ops]="systemd nginx-light openssl curl postgresql libfcgi-bin binutils"
   [rules]="prometheus"
+  # The libFuzzer targets (make fuzz, the fuzz label): clang and its fuzzer runtime. make test
+  # installs them before configuring, so the fuzz tests are always registered.
+  [fuzz]="clang-14 libclang-rt-14-dev"
   # tests/contract: redocly + the validator (npm), the stack, a TLS nginx site (openssl).
   [contract]="postgresql nginx-light curl ca-certificates nodejs npm openssl"
   # tests/ops/deb_test.sh: make deb, then the extracted binary against PostgreSQL.

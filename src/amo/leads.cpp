@@ -42,9 +42,12 @@ std::string canonical(const LeadsQuery& q) {
 
 namespace {
 
+// A time amoCRM sent, or null when there is none or none that ISO 8601 can spell (after
+// 9999-12-31T23:59:59Z gmtime writes a fifth year digit or fails outright).
 void time_or_null(json::Writer& w, const char* key, const std::optional<int64_t>& v) {
+  constexpr int64_t kLast = INT64_C(253402300799);
   w.Key(key);
-  if (v && *v > 0)
+  if (v && *v > 0 && *v <= kLast)
     json::str(w, core::iso8601(*v));
   else
     w.Null();

@@ -66,9 +66,17 @@ std::string problem_text(std::string_view body) {
     return {};
   for (const char* k : {"hint", "title", "detail"}) {
     auto it = d.FindMember(k);
-    if (it != d.MemberEnd() && it->value.IsString())
-      return core::clean_text(std::string_view(it->value.GetString(), it->value.GetStringLength()),
-                              200);
+    if (it != d.MemberEnd() && it->value.IsString()) {
+      std::string s = core::clean_text(
+          std::string_view(it->value.GetString(), it->value.GetStringLength()), 200);
+      // 200 characters can be 800 bytes: cut to 200 bytes, back to where a character starts.
+      if (s.size() > 200) {
+        size_t n = 200;
+        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+        s.resize(n);
+      }
+      return s;
+    }
   }
   return {};
 }

@@ -1,5 +1,7 @@
 #include "util/json.hpp"
 
+#include <vector>
+
 #include "core/text.hpp"
 
 namespace amo::json {
@@ -103,13 +105,42 @@ int nesting_depth(std::string_view text, int stop_at) {
   return deepest;
 }
 
+namespace {
+// RapidJSON validates the bytes of the text and refuses a lone high surrogate escape, but
+// decodes a lone low one ("\udc00") into bytes that are not UTF-8: check what the escapes
+// spelled, in every string and member name (explicit stack: the depth is bounded anyway).
+bool escapes_valid(const rapidjson::Value& root) {
+  auto ok = [](const rapidjson::Value& s) {
+    return core::valid_utf8(std::string_view(s.GetString(), s.GetStringLength()));
+  };
+  std::vector<const rapidjson::Value*> todo{&root};
+  while (!todo.empty()) {
+    const rapidjson::Value* v = todo.back();
+    todo.pop_back();
+    if (v->IsString() && !ok(*v)) return false;
+    if (v->IsArray())
+      for (const auto& e : v->GetArray()) todo.push_back(&e);
+    if (v->IsObject())
+      for (const auto& m : v->GetObject()) {
+        if (!ok(m.name)) return false;
+        todo.push_back(&m.value);
+      }
+  }
+  return true;
+}
+}  // namespace
+
 ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits) {
   if (text.size() > limits.max_bytes) return ParseFail::kTooLarge;
   if (nesting_depth(text, limits.max_depth) > limits.max_depth) return ParseFail::kTooDeep;
   constexpr unsigned kFlags =
       rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   out.Parse<kFlags>(text.data(), text.size());
-  if (!out.HasParseError()) return ParseFail::kNone;
+  if (!out.HasParseError()) {
+    if (text.find("\\u") == std::string_view::npos || escapes_valid(out)) return ParseFail::kNone;
+    out.SetNull();
+    return ParseFail::kEncoding;
+  }
   auto code = out.GetParseError();
   bool encoding = code == rapidjson::kParseErrorStringInvalidEncoding ||
                   code == rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
