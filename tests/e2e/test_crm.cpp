@@ -245,6 +245,37 @@ BOOST_FIXTURE_TEST_CASE(expired_token_24_concurrent_requests_one_refresh, Fresh)
   BOOST_TEST(!st["data"]["lastRefreshAt"].IsNull());
 }
 
+BOOST_FIXTURE_TEST_CASE(access_token_refused_before_expiry_is_refreshed_once, Fresh) {
+  // amoCRM stops accepting the access token before the expiry we stored: its 401 makes one
+  // refresh and one retry of the same request.
+  connect_user(crm(), "crm-401");
+  sim_post(crm(), "/_sim/expire-access");
+  auto r = leads("crm-401", "?limit=1");
+  BOOST_TEST(r.status == 200, r.body);
+  BOOST_TEST(counter(crm(), "token_refresh_token") == 1);
+  BOOST_TEST(counter(crm(), "leads") == 2);
+  // The new token is stored and used: no refresh for the next request.
+  BOOST_TEST(leads("crm-401", "?limit=1").status == 200);
+  BOOST_TEST(counter(crm(), "token_refresh_token") == 1);
+  BOOST_TEST(counter(crm(), "leads") == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_401s_share_one_refresh, Fresh) {
+  // Six requests read the same access token at once; pacing sends their amoCRM calls one
+  // slot (~182 ms) apart, so the later ones get their 401 after the first refresh was
+  // committed: they take the rotated pair instead of refreshing it again.
+  connect_user(crm(), "crm-401s");
+  sim_post(crm(), "/_sim/expire-access");
+  std::atomic<int> ok{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 6; ++i)
+    ts.emplace_back([&] { ok += leads("crm-401s", "?limit=1").status == 200; });
+  for (auto& t : ts) t.join();
+  BOOST_TEST(ok.load() == 6);
+  BOOST_TEST(counter(crm(), "token_refresh_token") == 1);
+  BOOST_TEST(counter(crm(), "token_errors") == 0);
+}
+
 BOOST_FIXTURE_TEST_CASE(revoked_refresh_token_needs_reauth, Fresh) {
   connect_user(crm(), "crm-rev");
   expire("crm-rev");

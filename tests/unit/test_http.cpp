@@ -561,6 +561,17 @@ BOOST_AUTO_TEST_CASE(app_non_json_body_415) {
       BOOST_TEST(error_code(resp) == "unsupported_media_type");
     }
   }
+  // A JSON content type with a body that is not a JSON object: 400 before any handler.
+  for (const char* body : {"code=abc", "{\"code\":", "[1]", "\"text\"", "{} {}"}) {
+    BOOST_TEST_CONTEXT("body '" << body << "'") {
+      Request r = AppFixture::req("GET", "/api/amo-crm/status");
+      r.headers["content-type"] = "application/json";
+      r.body = body;
+      Response resp = f.handle(r);
+      BOOST_TEST(resp.status == 400);
+      BOOST_TEST(error_code(resp) == "invalid_json");
+    }
+  }
   // JSON with parameters and any case is accepted (the handler then asks for a token).
   for (const char* ct :
        {"application/json", "Application/JSON; charset=utf-8", "application/json ;charset=UTF-8"}) {
@@ -580,6 +591,7 @@ BOOST_AUTO_TEST_CASE(app_status_without_valid_token_401) {
       {"no header", ""},
       {"empty bearer", "Bearer "},
       {"basic", "Basic dXNlcjpwYXNz"},
+      {"a valid token under another scheme", "Tokens " + f.valid_token()},
       {"garbage", "Bearer not.a.jwt"},
       {"other secret", "Bearer " + amo::auth::sign_jwt_hs256(R"({"sub":"u1"})",
                                                              "another-secret-0123456789abcdefgh")},
