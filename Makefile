@@ -12,7 +12,7 @@ DEB_PACKAGES := cmake g++ make pkg-config ccache libfcgi-dev libpqxx-dev rapidjs
   postgresql nginx-light wrk curl ca-certificates chromium nodejs systemd prometheus \
   clang-format
 
-.PHONY: all deps build run test test-tsan bench install format clean
+.PHONY: all deps build run test test-tsan mutants bench install format clean
 
 all: build
 
@@ -39,6 +39,12 @@ test-tsan: deps
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests db_tests e2e_tests amo-connect amo-sim
 	@cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -L '^(unit|db|e2e)$$' $(CTEST_ARGS)
+
+# Mutation testing (slow, not part of CI): each tests/mutants/*.patch is applied alone to a
+# scratch copy, built and tested; every mutant must be killed. MUTANTS="name glob…" picks
+# some; see tools/mutants.sh.
+mutants: deps
+	@bash tools/mutants.sh $(MUTANTS)
 
 bench: build
 	@bash tools/bench.sh $(BUILD_DIR)
