@@ -1,22 +1,14 @@
-// Pure domain rules, one table each: what an amoCRM answer means (api_failure, fault_of,
-// the default Retry-After), the pacing interval, UTF-8 validity and repair, host names, and
-// the process metrics' exact text.
+// Edges of pure rules (test_core.cpp and test_amo.cpp hold the main cases): UTF-8 at the
+// exact bounds of each sequence length, host names and the referer label boundary, and the
+// process metrics' exact text.
 #include <boost/test/unit_test.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "amo/client.hpp"
-#include "amo/gateway.hpp"
-#include "amo/parse.hpp"
 #include "app/metrics.hpp"
-#include "core/error.hpp"
 #include "core/host.hpp"
 #include "core/text.hpp"
-
-using amo::amo_api::AmoError;
-using amo::amo_api::Failure;
-using amo::core::Fault;
 
 namespace {
 bool contains(const std::string& s, const std::string& needle) {
@@ -29,92 +21,7 @@ std::string bytes(std::initializer_list<int> v) {
 }
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(amo_rules)
-
-BOOST_AUTO_TEST_CASE(api_failure_by_status) {
-  using amo::amo_api::api_failure;
-  // Success: 200, and 204 (amoCRM's empty list).
-  BOOST_TEST(!api_failure(200).has_value());
-  BOOST_TEST(!api_failure(204).has_value());
-  const std::vector<std::pair<long, Failure>> want = {
-      {429, Failure::kRateLimited},
-      {500, Failure::kServer},
-      {502, Failure::kServer},
-      {503, Failure::kServer},
-      {599, Failure::kServer},
-      {400, Failure::kRejected},
-      {401, Failure::kRejected},
-      {403, Failure::kRejected},
-      {404, Failure::kRejected},
-      {499, Failure::kRejected},
-      // Anything else is not an answer amoCRM gives: unreadable.
-      {0, Failure::kGarbage},
-      {100, Failure::kGarbage},
-      {201, Failure::kGarbage},
-      {202, Failure::kGarbage},
-      {301, Failure::kGarbage},
-      {302, Failure::kGarbage},
-      {304, Failure::kGarbage},
-      {399, Failure::kGarbage},
-      {600, Failure::kGarbage},
-  };
-  for (auto [status, failure] : want) {
-    BOOST_TEST_CONTEXT("status " << status) {
-      auto got = api_failure(status);
-      BOOST_REQUIRE(got.has_value());
-      BOOST_TEST(static_cast<int>(*got) == static_cast<int>(failure));
-    }
-  }
-}
-
-BOOST_AUTO_TEST_CASE(fault_of_each_failure) {
-  using amo::amo_api::fault_of;
-  BOOST_TEST((fault_of(Failure::kTimeout, 0) == Fault::kAmoTimeout));
-  BOOST_TEST((fault_of(Failure::kNetwork, 0) == Fault::kAmoUnavailable));
-  BOOST_TEST((fault_of(Failure::kServer, 500) == Fault::kAmoUnavailable));
-  BOOST_TEST((fault_of(Failure::kServer, 503) == Fault::kAmoUnavailable));
-  BOOST_TEST((fault_of(Failure::kRateLimited, 429) == Fault::kAmoRateLimited));
-  BOOST_TEST((fault_of(Failure::kGarbage, 200) == Fault::kAmoBadResponse));
-  BOOST_TEST((fault_of(Failure::kGarbage, 302) == Fault::kAmoBadResponse));
-  // amoCRM's 403 is "forbidden" for the app; any other refusal is amoCRM's error.
-  BOOST_TEST((fault_of(Failure::kRejected, 403) == Fault::kAmoForbidden));
-  for (long status : {400L, 401L, 404L, 422L})
-    BOOST_TEST((fault_of(Failure::kRejected, status) == Fault::kAmoRejected), status);
-}
-
-BOOST_AUTO_TEST_CASE(amo_error_retry_after_and_grant_rejection) {
-  // Unavailable: retry in 5 s unless amoCRM said otherwise; rate limited: 1 s.
-  BOOST_TEST(AmoError(Failure::kServer, 500, "x").retry_after().value_or(-1) == 5);
-  BOOST_TEST(AmoError(Failure::kNetwork, 0, "x").retry_after().value_or(-1) == 5);
-  BOOST_TEST(AmoError(Failure::kServer, 503, "x", {}, 30).retry_after().value_or(-1) == 30);
-  BOOST_TEST(AmoError(Failure::kRateLimited, 429, "x").retry_after().value_or(-1) == 1);
-  BOOST_TEST(AmoError(Failure::kRateLimited, 429, "x", {}, 7).retry_after().value_or(-1) == 7);
-  BOOST_TEST(!AmoError(Failure::kTimeout, 0, "x").retry_after().has_value());
-  BOOST_TEST(!AmoError(Failure::kGarbage, 200, "x").retry_after().has_value());
-  BOOST_TEST(!AmoError(Failure::kRejected, 400, "x").retry_after().has_value());
-  BOOST_TEST((AmoError(Failure::kRejected, 403, "x").fault() == Fault::kAmoForbidden));
-  // Only a 400/401 refusal means the grant (code or refresh token) is dead.
-  BOOST_TEST(AmoError(Failure::kRejected, 400, "x").grant_rejected());
-  BOOST_TEST(AmoError(Failure::kRejected, 401, "x").grant_rejected());
-  BOOST_TEST(!AmoError(Failure::kRejected, 403, "x").grant_rejected());
-  BOOST_TEST(!AmoError(Failure::kServer, 500, "x").grant_rejected());
-  BOOST_TEST(!AmoError(Failure::kGarbage, 401, "x").grant_rejected());
-}
-
-BOOST_AUTO_TEST_CASE(pacing_interval_is_documented_formula) {
-  // docs/CONFIGURATION.md: one slot every 1.2 × 1000/rps + 10 ms (rounded up).
-  using amo::amo_api::pacing_step_ms;
-  BOOST_TEST(pacing_step_ms(7) == 182);  // the default: 1200/7 = 171.4 → 172, + 10
-  BOOST_TEST(pacing_step_ms(1) == 1210);
-  BOOST_TEST(pacing_step_ms(10) == 130);
-  BOOST_TEST(pacing_step_ms(6) == 210);
-  BOOST_TEST(pacing_step_ms(1000) == 12);
-  BOOST_TEST(pacing_step_ms(0) == 1210);  // never a division by zero
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_SUITE(core_text)
+BOOST_AUTO_TEST_SUITE(core_text_edges)
 
 BOOST_AUTO_TEST_CASE(utf8_shortest_forms_only) {
   using amo::core::valid_utf8;
@@ -156,34 +63,18 @@ BOOST_AUTO_TEST_CASE(utf8_shortest_forms_only) {
   BOOST_TEST(!valid_utf8("ok " + bytes({0xED, 0xA0, 0x80}) + " ok"));
 }
 
-BOOST_AUTO_TEST_CASE(code_points_and_sequences) {
-  using amo::core::code_points;
-  BOOST_TEST(code_points("").value_or(99) == 0u);
-  BOOST_TEST(code_points("abc").value_or(99) == 3u);
-  BOOST_TEST(code_points("Подол").value_or(99) == 5u);  // 10 bytes
-  BOOST_TEST(code_points(bytes({0xF4, 0x8F, 0xBF, 0xBF, 0x41})).value_or(99) == 2u);
-  BOOST_TEST(!code_points(bytes({0x41, 0xC0, 0x80})).has_value());
+BOOST_AUTO_TEST_CASE(sequence_lengths_and_cuts) {
+  using amo::core::clean_text;
   BOOST_TEST(amo::core::utf8_sequence(bytes({0xE0, 0xA0, 0x80}), 0) == 3u);
   BOOST_TEST(amo::core::utf8_sequence(bytes({0x41, 0xF0, 0x90, 0x80, 0x80}), 1) == 4u);
   BOOST_TEST(amo::core::utf8_sequence(bytes({0xF0, 0x90, 0x80}), 0) == 0u);
-}
-
-BOOST_AUTO_TEST_CASE(repair_and_clean) {
-  using amo::core::clean_text;
-  using amo::core::repair_utf8;
-  const std::string fffd = "\xEF\xBF\xBD";
-  BOOST_TEST(repair_utf8("Подол") == "Подол");
-  // Each invalid byte becomes one U+FFFD.
-  BOOST_TEST(repair_utf8("a" + bytes({0xC0, 0x80}) + "b") == "a" + fffd + fffd + "b");
-  BOOST_TEST(repair_utf8(bytes({0xED, 0xA0, 0x80})) == fffd + fffd + fffd);
-  BOOST_TEST(repair_utf8(bytes({0xE2, 0x82}) + "x") == fffd + fffd + "x");
-  // clean_text: control characters (NUL too) dropped except tab and newline; cut by code
-  // points, never inside one.
+  BOOST_TEST(amo::core::code_points(bytes({0xF4, 0x8F, 0xBF, 0xBF, 0x41})).value_or(99) == 2u);
+  // Control characters go (carriage return too), tab and newline stay; the cut counts
+  // code points and never splits one.
   static const char kMixed[] = "a\0b\x01\x1F\x7F\tc\nd\re";
   BOOST_TEST(clean_text(std::string(kMixed, sizeof kMixed - 1), 100) == "ab\tc\nde");
   BOOST_TEST(clean_text("Квартира", 3) == "Ква");
   BOOST_TEST(clean_text("abc", 0) == "");
-  BOOST_TEST(clean_text("x" + bytes({0xFF}) + "y", 2) == "x" + fffd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
