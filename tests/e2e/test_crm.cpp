@@ -260,6 +260,23 @@ BOOST_FIXTURE_TEST_CASE(access_token_refused_before_expiry_is_refreshed_once, Fr
   BOOST_TEST(counter(crm(), "leads") == 3);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_slow_refresh_is_waited_for_not_repeated, Fresh) {
+  // amoCRM takes 600 ms for every answer, the refresh included: requests arriving while one
+  // holds the connection's row lock wait for its new pair (no second refresh, no error).
+  connect_user(crm(), "crm-slow-refresh");
+  expire("crm-slow-refresh");
+  sim_post(crm(), "/_sim/knobs", "{\"latency_ms\":600}");
+  std::atomic<int> ok{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 8; ++i)
+    ts.emplace_back([&] { ok += leads("crm-slow-refresh", "?limit=1").status == 200; });
+  for (auto& t : ts) t.join();
+  sim_post(crm(), "/_sim/knobs", "{\"latency_ms\":0}");
+  BOOST_TEST(ok.load() == 8);
+  BOOST_TEST(counter(crm(), "token_refresh_token") == 1);
+  BOOST_TEST(counter(crm(), "token_errors") == 0);
+}
+
 BOOST_FIXTURE_TEST_CASE(concurrent_401s_share_one_refresh, Fresh) {
   // Six requests read the same access token at once; pacing sends their amoCRM calls one
   // slot (~182 ms) apart, so the later ones get their 401 after the first refresh was
