@@ -26,7 +26,7 @@ DEPS := bash tools/deps.sh
 CCACHE_ENV = $(shell command -v ccache >/dev/null 2>&1 && \
   echo CCACHE_DIR=$$(ccache -k cache_dir) CCACHE_BASEDIR=$$(ccache -k base_dir))
 
-.PHONY: all deps build run test test-tsan fuzz bench install deb format clean
+.PHONY: all deps build run test test-tsan fuzz mutants bench install deb format clean
 
 all: build
 
@@ -72,6 +72,13 @@ fuzz:
 	@$(DEPS) build fuzz
 	@bash tests/fuzz/build.sh . $(FUZZ_BUILD_DIR) $(FUZZ_CXX) $(JOBS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz $(FUZZ_BUILD_DIR) $(FUZZ_TARGETS)
+
+# Mutation testing (slow, not part of CI): each tests/mutants/*.patch is applied alone to a
+# scratch copy, built and tested; every mutant must be killed. MUTANTS="name glob…" picks
+# some; see tools/mutants.sh.
+mutants:
+	@$(DEPS) build test-build unit db e2e
+	@bash tools/mutants.sh $(MUTANTS)
 
 bench: build
 	@$(DEPS) bench

@@ -1,4 +1,5 @@
 // The pool and repositories against a real PostgreSQL started by the test itself.
+#include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <thread>
@@ -33,6 +34,16 @@ bool wait_for(F cond, int ms = 5000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return cond();
+}
+// f(tx) in one committed transaction of `p`; returns what f returned.
+template <typename F>
+auto committed(store::Pool& p, F f) {
+  return p.with([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto r = f(tx);
+    tx.commit();
+    return r;
+  });
 }
 Db& db() {
   static Db d;
@@ -231,6 +242,81 @@ BOOST_AUTO_TEST_CASE(rate_slots_are_paced) {
   BOOST_TEST(waits[0] <= 5);
   for (int i = 1; i < 4; ++i) BOOST_TEST((waits[i] > 200 * i - 50 && waits[i] <= 200 * i));
   BOOST_TEST(waits[4] == -1);
+}
+
+BOOST_AUTO_TEST_CASE(expired_or_used_state_is_never_claimed) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  auto exec = [&](auto f) { return committed(p, f); };
+  exec([](auto& tx) { return store::insert_state(tx, "state-hash-exp", "u-exp", "oauth", 900); });
+  exec([](auto& tx) {
+    return store::insert_state(tx, "state-hash-live", "u-live", "api_key", 900);
+  });
+  db().pg.psql(
+      "UPDATE amo_oauth_state SET expires_at = now() - interval '1 second' WHERE user_id = "
+      "'u-exp'");
+  BOOST_TEST(!exec([](auto& tx) { return store::consume_state(tx, "state-hash-exp", "c"); }));
+  auto expired = exec([](auto& tx) { return store::get_state(tx, "state-hash-exp"); });
+  BOOST_REQUIRE(expired);
+  BOOST_TEST(expired->expired);
+  BOOST_TEST(!expired->consumed);
+  // A live one is claimed once, for the code given, and says so.
+  auto first = exec([](auto& tx) { return store::consume_state(tx, "state-hash-live", "code-a"); });
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->user_id == "u-live");
+  BOOST_TEST(first->purpose == "api_key");
+  BOOST_TEST(first->consumed);
+  BOOST_TEST(!first->expired);
+  BOOST_TEST(first->code_hash.value_or("") == "code-a");
+  BOOST_TEST(!exec([](auto& tx) { return store::consume_state(tx, "state-hash-live", "code-b"); }));
+  auto after = exec([](auto& tx) { return store::get_state(tx, "state-hash-live"); });
+  BOOST_TEST(after->code_hash.value_or("") == "code-a");  // the second claim changed nothing
+  // Releasing with another code gives nothing back.
+  exec([](auto& tx) {
+    store::release_state(tx, "state-hash-live", "code-b");
+    return 0;
+  });
+  BOOST_TEST(exec([](auto& tx) { return store::get_state(tx, "state-hash-live"); })->consumed);
+}
+
+BOOST_AUTO_TEST_CASE(needs_reauth_is_marked_for_the_version_read) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  auto exec = [&](auto f) { return committed(p, f); };
+  auto row = [&] {
+    return *exec([](auto& tx) { return store::get_connection(tx, "reauth-user"); });
+  };
+  store::TokenWrite t{"a", "r", "kid1", 2000000000};
+  exec([&](auto& tx) {
+    store::upsert_connection(tx, "reauth-user", 7, "x.amocrm.ru", std::nullopt, t, "reauth-code");
+    return 0;
+  });
+  const int64_t v = row().token_version;
+  // Someone rotated the pair since (a stale version): not marked.
+  BOOST_TEST(!exec([&](auto& tx) { return store::mark_needs_reauth(tx, "reauth-user", v + 1); }));
+  BOOST_TEST(!row().needs_reauth);
+  BOOST_TEST(row().token_version == v);
+  BOOST_TEST(exec([&](auto& tx) { return store::mark_needs_reauth(tx, "reauth-user", v); }));
+  BOOST_TEST(row().needs_reauth);
+  BOOST_TEST(row().token_version == v + 1);
+  // A marked connection is not due for a keep-alive refresh, whatever its age.
+  db().pg.psql(
+      "UPDATE amo_connection SET last_refresh_at = now() - interval '60 days' WHERE user_id = "
+      "'reauth-user'");
+  auto due = [&] {  // is reauth-user due?
+    auto users = exec([](auto& tx) { return store::due_for_refresh(tx, 30); });
+    return std::count(users.begin(), users.end(), "reauth-user");
+  };
+  BOOST_TEST(due() == 0);
+  // Connecting again clears the flag; then it is due (60 days idle > 30).
+  exec([&](auto& tx) {
+    store::upsert_connection(tx, "reauth-user", 7, "x.amocrm.ru", std::nullopt, t, "reauth-code-2");
+    return 0;
+  });
+  BOOST_TEST(!row().needs_reauth);
+  BOOST_TEST(due() == 0);  // just refreshed
+  db().pg.psql(
+      "UPDATE amo_connection SET last_refresh_at = now() - interval '60 days' WHERE user_id = "
+      "'reauth-user'");
+  BOOST_TEST(due() == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -67,6 +67,12 @@ BOOST_FIXTURE_TEST_CASE(callback_success_then_reload, Fresh) {
   BOOST_TEST(again.status == 200);
   BOOST_TEST(page(again).find("Authorization successful!") != std::string::npos);
   BOOST_TEST(counter(s, "token_authorization_code") == 1);
+  // The used state with another code: refused at once, amoCRM not called.
+  auto g2 = issue_code(s);
+  auto other = http_get(callback_url(s, g2.code, state, g2.referer));
+  BOOST_TEST(other.status == 400);
+  BOOST_TEST(page(other).find("error=invalid_state") != std::string::npos);
+  BOOST_TEST(counter(s, "token_authorization_code") == 1);
   BOOST_TEST(
       s.pg->psql(
           "SELECT count(*) FROM amo_audit_log WHERE event = 'connect' AND user_id = 'cf-ok'") ==
@@ -108,6 +114,11 @@ BOOST_FIXTURE_TEST_CASE(callback_error_branches, Fresh) {
   // amoCRM rejects the code (already used / unknown): exchange_failed, 502.
   expect(cb + "?code=not-a-real-code&state=" + state + "&referer=" + g.referer + cid, 502,
          "exchange_failed", "Authorization failed");
+  BOOST_TEST(counter(s, "token_authorization_code") == 1);
+  // A refused code fails its state for good: the same link again is invalid_state, and
+  // amoCRM is not asked again.
+  expect(cb + "?code=not-a-real-code&state=" + state + "&referer=" + g.referer + cid, 400,
+         "invalid_state", "Authorization failed");
   BOOST_TEST(counter(s, "token_authorization_code") == 1);
   BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'exchange_failed' AND "
                         "user_id = 'cf-err'") == "1");
@@ -295,7 +306,9 @@ BOOST_FIXTURE_TEST_CASE(no_token_in_a_database_dump, Fresh) {
   BOOST_TEST(http_get(s.sim + "/api/v4/account", {bearer(access)}).status == 200);
   std::string dump;
   BOOST_REQUIRE_EQUAL(run({"pg_dump", s.pg->url(), "--data-only", "--inserts"}, &dump), 0);
-  BOOST_REQUIRE(dump.find("amo_connection") != std::string::npos);
+  // The dump holds this user's row (its encrypted tokens), just not the tokens in clear.
+  BOOST_REQUIRE(dump.find("INSERT INTO public.amo_connection ") != std::string::npos);
+  BOOST_REQUIRE(dump.find("'dump-user'") != std::string::npos);
   BOOST_TEST(dump.find(access) == std::string::npos);
   BOOST_TEST(dump.find(refresh) == std::string::npos);
   BOOST_TEST(dump.find(access.substr(0, 24)) == std::string::npos);

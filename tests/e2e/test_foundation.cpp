@@ -1,7 +1,14 @@
 // The real stack through nginx: status, errors, both prefixes, service endpoints,
 // PostgreSQL restarted under a running server.
-#include <boost/test/unit_test.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
+#include <cctype>
+
+#include "support/raw_http.hpp"
 #include "support/stack.hpp"
 #include "util/json.hpp"
 
@@ -18,6 +25,50 @@ std::string error_code(const HttpResult& r) {
   auto d = body_json(r);
   BOOST_REQUIRE(d.HasMember("success") && d["success"].IsFalse());
   return d["error"]["code"].GetString();
+}
+// The value of one series ("name{labels}") in a Prometheus text body; -1 when absent.
+int64_t metric(const std::string& body, const std::string& series) {
+  size_t p = body.find("\n" + series + " ");
+  if (p == std::string::npos) return -1;
+  return std::stoll(body.substr(p + series.size() + 2));
+}
+// GET `path` from nginx (`base`) over a connection whose source address is `from` (any
+// 127.0.0.0/8 address is this host's loopback, but not 127.0.0.1 to nginx's allow list).
+RawResponse get_from(const std::string& base, const std::string& from, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  BOOST_REQUIRE(::inet_pton(AF_INET, from.c_str(), &src.sin_addr) == 1);
+  BOOST_REQUIRE_MESSAGE(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0,
+                        "bind " << from);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  dst.sin_port = htons(static_cast<uint16_t>(std::stoi(base.substr(base.rfind(':') + 1))));
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0);
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  BOOST_REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(req.size()));
+  RawResponse r;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    r.raw.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  size_t head = r.raw.find("\r\n\r\n");
+  BOOST_REQUIRE_MESSAGE(r.raw.rfind("HTTP/1.1 ", 0) == 0 && head != std::string::npos, r.raw);
+  r.status = std::stol(r.raw.substr(9, 3));
+  for (size_t p = r.raw.find("\r\n") + 2; p < head;) {
+    size_t eol = r.raw.find("\r\n", p), colon = r.raw.find(':', p);
+    if (colon < eol) {
+      std::string k = r.raw.substr(p, colon - p);
+      for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[k] = r.raw.substr(colon + 2, eol - colon - 2);
+    }
+    p = eol + 2;
+  }
+  r.body = r.raw.substr(head + 4);
+  return r;
 }
 }  // namespace
 
@@ -122,12 +173,40 @@ BOOST_AUTO_TEST_CASE(service_endpoints) {
   http_get(s.api("/status"), {s.auth("metrics-user")});
   auto m = http_get(s.base + "/metrics");
   BOOST_TEST(m.status == 200);
-  BOOST_TEST(
-      m.body.find("amo_http_requests_total{route=\"/status\",method=\"GET\",status=\"200\"}") !=
-      std::string::npos);
-  BOOST_TEST(
-      m.body.find("amo_http_request_duration_seconds_bucket{route=\"/status\",le=\"+Inf\"}") !=
-      std::string::npos);
+  const std::string ok = "amo_http_requests_total{route=\"/status\",method=\"GET\",status=\"200\"}";
+  const std::string all = "amo_http_request_duration_seconds_bucket{route=\"/status\",le=\"+Inf\"}";
+  int64_t before = metric(m.body, ok), before_all = metric(m.body, all);
+  BOOST_TEST(before >= 1);
+  // Three more, under both prefixes and one refused: each is counted once, by its status.
+  http_get(s.api("/status", 0), {s.auth("metrics-user")});
+  http_get(s.api("/status", 1), {s.auth("metrics-user")});
+  http_get(s.api("/status", 1));
+  auto after = http_get(s.base + "/metrics");
+  BOOST_TEST(metric(after.body, ok) == before + 2);
+  BOOST_TEST(metric(after.body, all) == before_all + 3);
+  BOOST_TEST(metric(after.body,
+                    "amo_http_requests_total{route=\"/status\",method=\"GET\",status=\"401\"}") >=
+             1);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_only_from_this_host) {
+  // nginx lets only 127.0.0.1 and ::1 scrape /metrics (allow/deny); anyone else gets the
+  // JSON 403 from nginx, and the request never reaches the service.
+  auto& s = shared_stack();
+  const std::string scrapes =
+      "amo_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"}";
+  int64_t before = metric(http_get(s.base + "/metrics").body, scrapes);
+  auto denied = get_from(s.base, "127.0.0.2", "/metrics");
+  BOOST_TEST_CONTEXT(denied.raw.substr(0, 400)) {
+    BOOST_TEST(denied.status == 403);
+    BOOST_TEST(denied.header("content-type") == "application/json");
+    BOOST_TEST(error_code(denied) == "forbidden");
+    BOOST_TEST(denied.raw.find("amo_build_info") == std::string::npos);
+  }
+  // From 127.0.0.2 the API itself is served as usual.
+  BOOST_TEST(get_from(s.base, "127.0.0.2", "/healthz").status == 200);
+  // Only the scrape before is counted: the denied one never reached the service.
+  BOOST_TEST(metric(http_get(s.base + "/metrics").body, scrapes) == before + 1);
 }
 
 BOOST_AUTO_TEST_CASE(database_restart_is_survived) {

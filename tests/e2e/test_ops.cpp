@@ -152,17 +152,31 @@ BOOST_AUTO_TEST_CASE(request_log_lines_and_no_secret_anywhere) {
   auto g = issue_code(s);
   auto state = new_state(s, "ops-log");
   BOOST_REQUIRE_EQUAL(http_get(callback_url(s, g.code, state, g.referer)).status, 200);
-  http("POST", s.api("/exchange-code"), {s.auth("ops-log"), "Content-Type: application/json"},
-       "{\"code\":\"" + g.code + "\"}");
+  // The code the callback redeemed, presented again by its user: 200, connected.
+  auto exchanged =
+      http("POST", s.api("/exchange-code"), {s.auth("ops-log"), "Content-Type: application/json"},
+           "{\"code\":\"" + g.code + "\"}");
+  BOOST_TEST(exchanged.status == 200, exchanged.body);
+  BOOST_TEST(body_json(exchanged)["data"]["connected"].IsTrue());
   s.pg->psql("UPDATE amo_connection SET expires_at = now() WHERE user_id = 'ops-log'");
   BOOST_TEST(http_get(s.api("/leads"), {s.auth("ops-log")}).status == 200);
   const std::string api_key = "api-key-" + amo::crypto::hex(amo::crypto::random_bytes(8));
-  http("POST", s.api("/exchange-api-key"), {s.auth("ops-log-2"), "Content-Type: application/json"},
-       "{\"login\":\"ops@example.com\",\"api_key\":\"" + api_key + "\"}");
+  auto accepted = http("POST", s.api("/exchange-api-key"),
+                       {s.auth("ops-log-2"), "Content-Type: application/json"},
+                       "{\"login\":\"ops@example.com\",\"api_key\":\"" + api_key + "\"}");
+  BOOST_TEST(accepted.status == 202, accepted.body);
+  // amoCRM delivers the code to the callback, which answers 200 and connects ops-log-2.
   for (int i = 0; i < 400 && counter(s, "last_delivery_status") == 0; ++i) sleep_ms(50);
+  BOOST_TEST(counter(s, "last_delivery_status") == 200);
+  BOOST_TEST(
+      body_json(http_get(s.api("/status"), {s.auth("ops-log-2")}))["data"]["connected"].IsTrue());
   std::string row = s.pg->psql(
       "SELECT encode(access_token_enc,'hex') FROM amo_connection WHERE user_id = 'ops-log'");
-  http("POST", s.api("/disconnect"), {s.auth("ops-log")});
+  BOOST_REQUIRE_GE(row.size(), 64u);  // nonce, ciphertext and tag, hex: looked for below
+  auto disconnected = http("POST", s.api("/disconnect"), {s.auth("ops-log")});
+  BOOST_TEST(disconnected.status == 200, disconnected.body);
+  BOOST_TEST(body_json(disconnected)["data"]["connected"].IsFalse());
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE user_id = 'ops-log'") == "0");
 
   std::string logs = s.all_logs();
   // One JSON line per request with the fields operators rely on, upstream calls included.

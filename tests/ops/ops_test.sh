@@ -11,10 +11,24 @@ set -euo pipefail
 ops_init ops "$@"
 nginx_pid_file="$tmp/nginx/nginx.pid"
 
+# wait_until SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds; fails after
+# SECONDS.
+wait_until() {
+  local tries=$(($1 * 20))
+  shift
+  while ! "$@"; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    sleep 0.05
+  done
+}
 ops_on_exit() {
   if [ -s "$nginx_pid_file" ]; then
-    kill -QUIT "$(cat "$nginx_pid_file")" 2>/dev/null || true
-    sleep 0.2
+    local pid
+    pid=$(cat "$nginx_pid_file")
+    kill -QUIT "$pid" 2>/dev/null || true
+    # nginx is gone before its files are removed.
+    wait_until 10 eval "! kill -0 $pid 2>/dev/null" || true
   fi
 }
 
@@ -299,13 +313,20 @@ CONF
     check "HTTP/2, TRACE → JSON 405 method_not_allowed (got $st)" json_error trace_h2 "$st" 405 method_not_allowed
     st=$(req plain_to_tls "http://$host:$p443/api/amo-crm/status")
     check "plain HTTP to the TLS port → JSON 400 bad_request (got $st)" json_error plain_to_tls "$st" 400 bad_request
+    # Any other address (here 127.0.0.2, this host's loopback too, but not in the allow list).
+    st=$(req metrics_remote --interface 127.0.0.2 "$https/metrics")
+    check "/metrics from 127.0.0.2 → JSON 403 forbidden from nginx (got $st)" \
+      json_error metrics_remote "$st" 403 forbidden
+    st=$(req healthz_remote --interface 127.0.0.2 "$https/healthz")
+    check "/healthz from 127.0.0.2 is passed on (502 without a service) (got $st)" test "$st" = 502
 
     # The access log: JSON lines, the request id, never the query string.
     st=$(req cb "$https/api/v1/integrations/amo-crm/callback?code=SECRETCODE4711&state=SECRETSTATE0815")
     rid=$(hdr cb x-request-id)
-    sleep 0.3
     log="$n/log/amo-connect.access.log"
-    check "access log has the callback's request id $rid" grep -q "\"request_id\":\"$rid\"" "$log"
+    # nginx writes the line after the answer went out.
+    check "access log has the callback's request id $rid" \
+      wait_until 10 grep -q "\"request_id\":\"$rid\"" "$log"
     check "access log keeps the path, not the query (no OAuth code or state)" \
       test "$(grep -c 'SECRETCODE4711\|SECRETSTATE0815' "$log")" = 0 \
       -a "$(grep -c '"uri":"/api/v1/integrations/amo-crm/callback"' "$log")" -ge 1
@@ -321,29 +342,51 @@ for line in open(sys.argv[1]):
     fi
 
     # Per-address rate limits: only the three limited endpoints, both prefixes. One curl
-    # process sends COUNT requests on one connection (URL globbing), so the burst is
-    # exhausted well before the rate refills it.
-    limited() { # limited NAME COUNT URL [CURL-ARGS...]: how many of COUNT requests got 429
-      local name=$1 count=$2 url=$3
-      shift 3
+    # process sends COUNT requests on one connection (URL globbing) from an address of its
+    # own (a fresh limit_req entry: nothing sent before counts). With nodelay nginx passes
+    # the first request and BURST more at once, then one per 1/RATE s: a burst sent within
+    # one such period gets exactly COUNT - BURST - 1 answers 429. Should the machine be so
+    # slow that the requests took longer, each whole period elapsed may let one more pass.
+    # limited NAME FROM COUNT URL [CURL-ARGS...]: sets rejected (429s) and elapsed_ms.
+    limited() {
+      local name=$1 from=$2 count=$3 url=$4 t0
+      shift 4
       mkdir -p "$n/$name"
-      curl -sS -k --max-time 60 --resolve "$host:$p443:127.0.0.1" -o "$n/$name/#1" -w '%{http_code}\n' \
-        "$@" "$url" 2>"$n/$name.err" | grep -c '^429$' || true
+      t0=$(date +%s%N)
+      rejected=$(curl -sS -k --max-time 60 --interface "$from" --resolve "$host:$p443:127.0.0.1" \
+        -o "$n/$name/#1" -w '%{http_code}\n' "$@" "$url" 2>"$n/$name.err" | grep -c '^429$' || true)
+      elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
     }
-    c=$(limited rl_key 14 "$https/api/amo-crm/exchange-api-key?n=[1-14]" -X POST -H 'Content-Type: application/json' -d '{}')
-    check "exchange-api-key (10/min, burst 10): 14 quick requests → 429s (got $c)" test "$c" -ge 1
-    st=$(req rl_key_one -X POST -H 'Content-Type: application/json' -d '{}' "$https/api/amo-crm/exchange-api-key")
-    check "429 is the JSON rate_limited error with Retry-After and X-Request-Id (got $st)" \
+    # rate_check WHAT COUNT BURST PERIOD_MS: the 429 count of the last `limited` is exact.
+    rate_check() {
+      local what=$1 count=$2 burst=$3 period=$4 want lo
+      want=$((count - burst - 1))
+      lo=$((want - elapsed_ms / period))
+      [ "$lo" -ge 0 ] || lo=0
+      if [ "$elapsed_ms" -lt "$period" ]; then
+        check "$what: $count quick requests → exactly $want answers 429 (got $rejected in ${elapsed_ms} ms)" \
+          test "$rejected" = "$want"
+      else
+        check "$what: $count requests in ${elapsed_ms} ms (over one ${period} ms period) → $lo…$want answers 429 (got $rejected)" \
+          test "$rejected" -ge "$lo" -a "$rejected" -le "$want"
+      fi
+    }
+    limited rl_key 127.0.0.11 14 "$https/api/amo-crm/exchange-api-key?n=[1-14]" -X POST -H 'Content-Type: application/json' -d '{}'
+    rate_check "exchange-api-key (10/min, burst 10)" 14 10 6000
+    st=$(req rl_key_one --interface 127.0.0.11 -X POST -H 'Content-Type: application/json' -d '{}' "$https/api/amo-crm/exchange-api-key")
+    check "429 is the JSON rate_limited error with Retry-After: 10 and X-Request-Id (got $st)" \
       test "$st" = 429 -a "$(grep -c '"success":false,"error":{"code":"rate_limited"' "$n/rl_key_one.body")" = 1 \
-      -a -n "$(hdr rl_key_one retry-after)" -a -n "$(hdr rl_key_one x-request-id)"
-    c=$(limited rl_auth 60 "$https/api/v1/integrations/amo-crm/auth-url?n=[1-60]")
-    check "auth-url (second prefix; 60/min, burst 30): 60 quick requests → 429s (got $c)" test "$c" -ge 1
-    c=$(limited rl_cb 100 "$https/api/amo-crm/callback?state=x&n=[1-100]")
-    check "callback (120/min, burst 60): 100 quick requests → 429s (got $c)" test "$c" -ge 1
-    c=$(limited rl_status 100 "$https/api/amo-crm/status?n=[1-100]")
-    check "status is not limited by nginx: 100 quick requests → no 429 (got $c)" test "$c" = 0
-    c=$(limited rl_leads 100 "$https/api/v1/integrations/amo-crm/leads?n=[1-100]")
-    check "leads is not limited by nginx: 100 quick requests → no 429 (got $c)" test "$c" = 0
+      -a "$(hdr rl_key_one retry-after)" = 10 -a -n "$(hdr rl_key_one x-request-id)"
+    limited rl_key_other 127.0.0.12 1 "$https/api/v1/integrations/amo-crm/exchange-api-key" -X POST -H 'Content-Type: application/json' -d '{}'
+    check "the limit is per address: another address is not limited (got $rejected 429s)" test "$rejected" = 0
+    limited rl_auth 127.0.0.13 60 "$https/api/v1/integrations/amo-crm/auth-url?n=[1-60]"
+    rate_check "auth-url (second prefix; 60/min, burst 30)" 60 30 1000
+    limited rl_cb 127.0.0.14 100 "$https/api/amo-crm/callback?state=x&n=[1-100]"
+    rate_check "callback (120/min, burst 60)" 100 60 500
+    limited rl_status 127.0.0.15 100 "$https/api/amo-crm/status?n=[1-100]"
+    check "status is not limited by nginx: 100 quick requests → no 429 (got $rejected)" test "$rejected" = 0
+    limited rl_leads 127.0.0.15 100 "$https/api/v1/integrations/amo-crm/leads?n=[1-100]"
+    check "leads is not limited by nginx: 100 quick requests → no 429 (got $rejected)" test "$rejected" = 0
     check "rejections are in the access log as limit_req REJECTED" grep -q '"limit_req":"REJECTED"' "$log"
     check "rejections stay out of nginx's error log (limit_req_log_level info)" \
       test "$(grep -c 'limiting requests' "$n/log/amo-connect.error.log" 2>/dev/null || true)" = 0

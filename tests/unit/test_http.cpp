@@ -1,15 +1,19 @@
-// HTTP layer (docs/API.md: paths and conventions): Router, the error table and its JSON envelope, Response
-// helpers, query parsing, and amo::App::handle driven directly (no FastCGI) with a database
-// that cannot be reached.
+// HTTP layer (docs/API.md: paths and conventions): Router, the error table and its JSON envelope,
+// Response helpers, query parsing, and amo::App::handle driven directly (no FastCGI) with a
+// database that cannot be reached.
 #include <rapidjson/document.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,10 +34,10 @@
 
 using amo::core::Error;
 using amo::core::Fault;
-using amo::test::AppFixture;
 using amo::http::Request;
 using amo::http::Response;
 using amo::http::Router;
+using amo::test::AppFixture;
 
 namespace {
 
@@ -81,6 +85,44 @@ std::string header_or_empty(const Response& r, const std::string& name) {
   const std::string* h = r.header(name);
   return h ? *h : std::string{};
 }
+
+// Everything written to fd 2 (where amo::log writes) while it lives.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    int fd = ::mkstemp(path_.data());
+    BOOST_REQUIRE(fd >= 0);
+    saved_ = ::dup(2);
+    ::dup2(fd, 2);
+    ::close(fd);
+  }
+  ~StderrCapture() {
+    restore();
+    ::unlink(path_.c_str());
+  }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+  // Stops capturing and returns what was written.
+  std::string text() {
+    restore();
+    std::ifstream in(path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::string path_ = "/tmp/amo-unit-log-XXXXXX";
+  int saved_ = -1;
+};
 
 std::vector<Fault> all_faults() {
   std::vector<Fault> v;
@@ -170,8 +212,7 @@ BOOST_AUTO_TEST_CASE(router_head_falls_back_to_get) {
   auto head = r.match("HEAD", "/api/amo-crm/status");
   BOOST_REQUIRE(head.handler != nullptr);
   BOOST_TEST(head.handler == r.match("GET", "/api/amo-crm/status").handler);
-  BOOST_TEST((*head.handler)(AppFixture::req("HEAD", "/api/amo-crm/status")).body ==
-             "status");
+  BOOST_TEST((*head.handler)(AppFixture::req("HEAD", "/api/amo-crm/status")).body == "status");
   // No GET to fall back to: 405.
   auto post_only = r.match("HEAD", "/api/amo-crm/exchange-code");
   BOOST_TEST(post_only.handler == nullptr);
@@ -520,6 +561,17 @@ BOOST_AUTO_TEST_CASE(app_non_json_body_415) {
       BOOST_TEST(error_code(resp) == "unsupported_media_type");
     }
   }
+  // A JSON content type with a body that is not a JSON object: 400 before any handler.
+  for (const char* body : {"code=abc", "{\"code\":", "[1]", "\"text\"", "{} {}"}) {
+    BOOST_TEST_CONTEXT("body '" << body << "'") {
+      Request r = AppFixture::req("GET", "/api/amo-crm/status");
+      r.headers["content-type"] = "application/json";
+      r.body = body;
+      Response resp = f.handle(r);
+      BOOST_TEST(resp.status == 400);
+      BOOST_TEST(error_code(resp) == "invalid_json");
+    }
+  }
   // JSON with parameters and any case is accepted (the handler then asks for a token).
   for (const char* ct :
        {"application/json", "Application/JSON; charset=utf-8", "application/json ;charset=UTF-8"}) {
@@ -539,6 +591,7 @@ BOOST_AUTO_TEST_CASE(app_status_without_valid_token_401) {
       {"no header", ""},
       {"empty bearer", "Bearer "},
       {"basic", "Basic dXNlcjpwYXNz"},
+      {"a valid token under another scheme", "Tokens " + f.valid_token()},
       {"garbage", "Bearer not.a.jwt"},
       {"other secret", "Bearer " + amo::auth::sign_jwt_hs256(R"({"sub":"u1"})",
                                                              "another-secret-0123456789abcdefgh")},
@@ -627,23 +680,81 @@ BOOST_AUTO_TEST_CASE(app_healthz_and_metrics) {
   // Query strings do not change the route.
   BOOST_TEST(f.handle(AppFixture::req("GET", "/healthz", "verbose=1")).status == 200);
 
-  // Requests are counted; /metrics needs no database.
+  // Requests are counted by route, method and status, each exactly once; /metrics needs no
+  // database. So far: GET /healthz twice, HEAD /healthz once (all 200).
   f.handle(AppFixture::req("GET", "/nope"));
+  f.handle(AppFixture::req("GET", "/nope"));
+  f.handle(AppFixture::req("PUT", "/healthz"));
+  f.handle(AppFixture::req("BREW", "/nope"));
   Response m = f.handle(AppFixture::req("GET", "/metrics"));
   BOOST_TEST(m.status == 200);
   BOOST_TEST(contains(header_or_empty(m, "Content-Type"), "text/plain"));
-  BOOST_TEST(contains(m.body, "amo_http_requests_total"));
-  BOOST_TEST(contains(m.body, "amo_db_pool_size 2"));
+  BOOST_TEST_INFO("metrics:\n" << m.body);
+  for (const char* line :
+       {"\namo_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2\n",
+        "\namo_http_requests_total{route=\"/healthz\",method=\"HEAD\",status=\"200\"} 1\n",
+        // Unrouted and refused methods are one label value: a client cannot add label sets.
+        "\namo_http_requests_total{route=\"/healthz\",method=\"other\",status=\"405\"} 1\n",
+        "\namo_http_requests_total{route=\"unknown\",method=\"other\",status=\"404\"} 3\n",
+        "\namo_http_request_duration_seconds_count{route=\"/healthz\"} 4\n",
+        "\namo_http_request_duration_seconds_count{route=\"unknown\"} 3\n",
+        "\namo_http_request_duration_seconds_bucket{route=\"unknown\",le=\"+Inf\"} 3\n",
+        "\namo_http_requests_in_flight 1\n",  // the scrape itself
+        "\namo_db_pool_size 2\n"})
+    BOOST_TEST(contains(m.body, line), line);
+  // The scrape is counted after it rendered: the next one shows it.
+  BOOST_TEST(!contains(m.body, "route=\"/metrics\""));
+  Response m2 = f.handle(AppFixture::req("GET", "/metrics"));
+  BOOST_TEST(contains(
+      m2.body, "\namo_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"} 1\n"));
+  BOOST_TEST(contains(
+      m2.body, "\namo_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2\n"));
 }
 
 BOOST_AUTO_TEST_CASE(app_logs_without_secrets_at_debug) {
-  // Exercises the request log path (info/debug) once; it must not throw.
+  // Every line the app writes at debug while serving a request with a valid token: one JSON
+  // request line per request with the fields operators rely on, and no secret anywhere.
   AppFixture f;
   amo::log::set_level(amo::LogLevel::kDebug);
-  Request r = AppFixture::req("GET", "/api/amo-crm/status");
-  r.headers["authorization"] = "Bearer " + f.valid_token();
-  BOOST_TEST(f.handle(r).status == 503);
-  BOOST_TEST(f.handle(AppFixture::req("GET", "/healthz")).status == 200);
+  const std::string token = f.valid_token("log-user-7");
+  std::string logged;
+  {
+    StderrCapture capture;
+    Request r = AppFixture::req("GET", "/api/amo-crm/status");
+    r.headers["authorization"] = "Bearer " + token;
+    r.request_id = "0123456789abcdef0123456789abcdef";
+    BOOST_TEST(f.handle(r).status == 503);
+    Request cb = AppFixture::req("GET", "/api/amo-crm/callback",
+                                 "code=SECRET-CODE-4711&state=SECRET-STATE-0815");
+    BOOST_TEST(f.handle(cb).status == 503);
+    BOOST_TEST(f.handle(AppFixture::req("GET", "/healthz")).status == 200);
+    logged = capture.text();
+  }
+  BOOST_TEST_INFO("log:\n" << logged);
+  size_t lines = 0, requests = 0;
+  for (size_t pos = 0; pos < logged.size();) {
+    size_t eol = logged.find('\n', pos);
+    BOOST_REQUIRE(eol != std::string::npos);  // every line is complete
+    rapidjson::Document d = parse(logged.substr(pos, eol - pos));
+    BOOST_TEST(d.HasMember("time"));
+    BOOST_TEST(d.HasMember("level"));
+    if (d.HasMember("msg") && std::string(d["msg"].GetString()) == "request") ++requests;
+    ++lines;
+    pos = eol + 1;
+  }
+  BOOST_TEST(requests == 3u);
+  BOOST_TEST(lines >= requests);
+  BOOST_TEST(contains(logged,
+                      "\"request_id\":\"0123456789abcdef0123456789abcdef\",\"method\":"
+                      "\"GET\",\"route\":\"/status\",\"status\":503"));
+  BOOST_TEST(contains(logged, "\"route\":\"/callback\",\"status\":503"));
+  BOOST_TEST(contains(logged, "\"route\":\"/healthz\",\"status\":200"));
+  for (const std::string& secret :
+       {token, token.substr(token.rfind('.') + 1), amo::test::kUnitJwtSecret,
+        f.env.at("AMO_CLIENT_SECRET"), f.env.at("TOKEN_ENCRYPTION_KEY"),
+        std::string("SECRET-CODE-4711"), std::string("SECRET-STATE-0815")})
+    BOOST_TEST(!contains(logged, secret), secret.substr(0, 12));
+  BOOST_TEST(!contains(logged, "eyJ"));  // no JWT of any kind
 }
 
 BOOST_AUTO_TEST_SUITE_END()

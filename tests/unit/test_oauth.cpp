@@ -7,6 +7,7 @@
 #include "crypto/crypto.hpp"
 #include "oauth/connect.hpp"
 #include "oauth/connections.hpp"
+#include "oauth/tokens.hpp"
 #include "support/app_fixture.hpp"
 
 using amo::core::allowed_host;
@@ -93,6 +94,17 @@ BOOST_AUTO_TEST_CASE(disconnect_hook_signature_check) {
   BOOST_TEST((fault_of_hook(f.cfg, std::nullopt, "31920194", kHookSig) == Fault::kUnauthorized));
   BOOST_TEST((fault_of_hook(f.cfg, kClient, std::nullopt, kHookSig) == Fault::kUnauthorized));
   BOOST_TEST((fault_of_hook(f.cfg, kClient, "31920194", std::nullopt) == Fault::kUnauthorized));
+  // A correct signature for another integration's id (our secret, their uuid) is still
+  // not ours: the client_uuid must be our AMO_CLIENT_ID.
+  const std::string other = "00000000-0000-4000-8000-000000000002";
+  auto other_sig =
+      amo::crypto::hex(amo::crypto::hmac_sha256("unit-client-secret", other + "|31920194"));
+  BOOST_TEST((fault_of_hook(f.cfg, other, "31920194", other_sig) == Fault::kUnauthorized));
+  // The signature is over "<client_uuid>|<account_id>", keyed with the client secret.
+  BOOST_TEST(
+      (fault_of_hook(f.cfg, kClient, "31920194",
+                     amo::crypto::hex(amo::crypto::hmac_sha256(
+                         "unit-client-secret", std::string("31920194")))) == Fault::kUnauthorized));
   // Signed correctly, but not a number: the request's fault, 400.
   auto sig = amo::crypto::hex(amo::crypto::hmac_sha256("unit-client-secret", kClient + "|12x"));
   BOOST_TEST((fault_of_hook(f.cfg, kClient, "12x", sig) == Fault::kInvalidParameter));
@@ -111,6 +123,34 @@ BOOST_AUTO_TEST_CASE(callback_fault_says_why_the_exchange_failed) {
   for (Fault same : {Fault::kInvalidState, Fault::kAccountNotAllowed, Fault::kDbUnavailable,
                      Fault::kForbidden, Fault::kRedemptionInProgress, Fault::kInternal})
     BOOST_TEST((callback_fault(same) == same));
+}
+
+BOOST_AUTO_TEST_CASE(sealed_tokens_are_bound_to_user_and_column) {
+  amo::test::AppFixture f;
+  auto sealed = amo::oauth::seal(f.ctx, "u-1", "access-token-A", "refresh-token-R");
+  BOOST_TEST(sealed.key_id == f.cipher.current_id());
+  // The additional authenticated data is "<user>|access" and "<user>|refresh".
+  BOOST_TEST(f.cipher.decrypt(sealed.access, sealed.key_id, "u-1|access") == "access-token-A");
+  BOOST_TEST(f.cipher.decrypt(sealed.refresh, sealed.key_id, "u-1|refresh") == "refresh-token-R");
+  auto opened = amo::oauth::open(f.ctx, "u-1", sealed.access, sealed.refresh, sealed.key_id);
+  BOOST_TEST(opened.access == "access-token-A");
+  BOOST_TEST(opened.refresh == "refresh-token-R");
+  // Swapped columns, another user's row or an unknown key: unreadable, connect again.
+  auto fault_of_open = [&](const std::string& user, const std::string& a, const std::string& r,
+                           const std::string& key_id) {
+    try {
+      amo::oauth::open(f.ctx, user, a, r, key_id);
+    } catch (const amo::core::Error& e) {
+      return e.fault();
+    }
+    return Fault::kInternal;  // "opened"
+  };
+  BOOST_TEST((fault_of_open("u-1", sealed.refresh, sealed.access, sealed.key_id) ==
+              Fault::kReauthRequired));
+  BOOST_TEST((fault_of_open("u-2", sealed.access, sealed.refresh, sealed.key_id) ==
+              Fault::kReauthRequired));
+  BOOST_TEST(
+      (fault_of_open("u-1", sealed.access, sealed.refresh, "deadbeef") == Fault::kReauthRequired));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
