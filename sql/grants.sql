@@ -9,3 +9,4 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON amo_connection, amo_oauth_state, amo_rat
 GRANT SELECT, INSERT ON amo_audit_log TO :"role";
 GRANT USAGE ON SEQUENCE amo_audit_log_id_seq TO :"role";
 GRANT SELECT ON amo_schema_migrations TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON amo_response_store TO :"role";

@@ -37,6 +37,17 @@ void Metrics::refresh(const std::string& outcome) {
   ++refreshes_[outcome];
 }
 
+void Metrics::store_request(const std::string& kind, const std::string& outcome) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++store_requests_[{kind, outcome}];
+}
+
+void Metrics::store_evicted(const std::string& reason, uint64_t n) {
+  if (n == 0) return;
+  std::lock_guard<std::mutex> lk(mu_);
+  store_evictions_[reason] += n;
+}
+
 void Metrics::family(std::string& out, const char* name, const char* type, const char* help) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
@@ -79,6 +90,21 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
   family(out, "amo_token_refreshes_total", "counter", "Token refreshes by outcome.");
   for (auto& [k, v] : refreshes_)
     out += "amo_token_refreshes_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
+  family(out, "amo_leads_store_requests_total", "counter",
+         "Leads/pipelines requests by how the store answered (hit, miss, stale, coalesced).");
+  for (const char* kind : {"leads", "pipelines"})
+    for (const char* outcome : {"hit", "miss", "stale", "coalesced"}) {
+      auto it = store_requests_.find({kind, outcome});
+      out += std::string("amo_leads_store_requests_total{kind=\"") + kind + "\",outcome=\"" +
+             outcome + "\"} " + std::to_string(it == store_requests_.end() ? 0 : it->second) + "\n";
+    }
+  family(out, "amo_leads_store_evictions_total", "counter",
+         "Stored answers removed by this process (cap, global_cap, max_age).");
+  for (const char* reason : {"cap", "global_cap", "max_age"}) {
+    auto it = store_evictions_.find(reason);
+    out += std::string("amo_leads_store_evictions_total{reason=\"") + reason + "\"} " +
+           std::to_string(it == store_evictions_.end() ? 0 : it->second) + "\n";
+  }
   if (extra) extra(out);
   return out;
 }

@@ -16,6 +16,12 @@ class Metrics {
   void request(const std::string& route, const std::string& method, int status, double seconds);
   void amo_call(const std::string& endpoint, int status, double seconds);  // status 0: no answer
   void refresh(const std::string& outcome);  // ok, rejected, transient, waited
+  // The leads store: how one leads/pipelines request was answered — hit (a fresh stored
+  // answer), miss (this request called amoCRM), stale (amoCRM failed; a stored answer
+  // served), coalesced (waited for an identical request's amoCRM call instead of making
+  // one) — and entries evicted (cap, global_cap, max_age).
+  void store_request(const std::string& kind, const std::string& outcome);
+  void store_evicted(const std::string& reason, uint64_t n);
   // Requests being handled right now (the scrape itself included).
   void begin_request() { in_flight_.fetch_add(1); }
   void end_request() { in_flight_.fetch_sub(1); }
@@ -40,6 +46,8 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> amo_calls_;
   std::map<std::string, Histogram> amo_latency_;
   std::map<std::string, uint64_t> refreshes_;
+  std::map<std::pair<std::string, std::string>, uint64_t> store_requests_;
+  std::map<std::string, uint64_t> store_evictions_;
   static void histogram(std::string& out, const char* name, const std::string& label,
                         const std::string& value, const Histogram& h);
 };
