@@ -117,7 +117,7 @@ int cmd_refresh_due(const Config& cfg, int concurrency) {
     return 1;
   }
   std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.failed
-            << " failed\n";
+            << " failed; " << r.store_purged << " stored leads answers purged\n";
   return r.failed == 0 ? 0 : 1;
 }
 

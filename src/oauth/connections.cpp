@@ -36,6 +36,7 @@ void disconnect(Services& svc, const std::string& user, const char* audit_event)
     auto row = store::get_connection(tx, user);
     if (store::delete_connection(tx, user))
       store::audit(tx, audit_event, user, row ? row->account_id : std::nullopt);
+    store::clear_user_store(tx, user);  // its stored leads go with it
     tx.commit();
   });
 }
@@ -62,7 +63,10 @@ size_t hook_disconnect(Services& svc, int64_t account) {
   auto removed = svc.db.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto users = store::delete_account_connections(tx, account);
-    for (auto& u : users) store::audit(tx, "hook_disconnect", u, account);
+    for (auto& u : users) {
+      store::audit(tx, "hook_disconnect", u, account);
+      store::clear_user_store(tx, u);
+    }
     tx.commit();
     return users.size();
   });
