@@ -12,7 +12,7 @@ DEB_PACKAGES := cmake g++ make pkg-config ccache libfcgi-dev libpqxx-dev rapidjs
   postgresql nginx-light wrk curl ca-certificates chromium nodejs systemd prometheus \
   clang-format
 
-.PHONY: all deps build run test bench install format clean
+.PHONY: all deps build run test bench bench-leads install format clean
 
 all: build
 
@@ -34,6 +34,11 @@ test: deps
 
 bench: build
 	@bash tools/bench.sh $(BUILD_DIR)
+	@bash tools/bench_leads.sh $(BUILD_DIR)
+
+# Only the leads store benchmark (50 users of one account, with and without the store).
+bench-leads: build
+	@bash tools/bench_leads.sh $(BUILD_DIR)
 
 install: build
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
