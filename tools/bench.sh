@@ -38,30 +38,10 @@ pgdir="$tmp/pg"
 pids=()      # processes we started, stopped in reverse order
 pg_started=0
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  local i p
-  local -a kids
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    p=${pids[i]}
-    mapfile -t kids < <(pgrep -P "$p" 2>/dev/null || true)  # node cluster workers
-    kill -TERM "$p" "${kids[@]}" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  if [ "$pg_started" = 1 ]; then bash "$root/tools/devstack.sh" pg-stop "$pgdir" || true; fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port, wait_http, to_ms
+# bench_cleanup, free_port, wait_http, to_ms
 source "$root/tools/bench_common.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Peak resident memory (VmHWM, KiB) of a process and its children.
 peak_rss_kib() {

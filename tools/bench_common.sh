@@ -1,4 +1,28 @@
-# Helpers shared by tools/bench.sh and tools/bench_leads.sh (sourced; the caller defines die).
+# Helpers shared by tools/bench.sh and tools/bench_leads.sh (sourced). The caller defines
+# die, root, tmp, pgdir, pids (processes it started, stopped in reverse order; empty
+# entries are skipped) and pg_started, and installs: trap bench_cleanup EXIT.
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local i p
+  local -a kids
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[i]}
+    [ -n "$p" ] || continue
+    mapfile -t kids < <(pgrep -P "$p" 2>/dev/null || true)  # e.g. node cluster workers
+    kill -TERM "$p" "${kids[@]}" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    [ -n "$p" ] || continue
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  if [ "$pg_started" = 1 ]; then bash "$root/tools/devstack.sh" pg-stop "$pgdir" || true; fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
 
 # A free TCP port on 127.0.0.1 (nothing answers a connect there).
 free_port() {

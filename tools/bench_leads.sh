@@ -40,26 +40,10 @@ pids=()
 pg_started=0
 amo_pid=
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  local i p
-  [ -n "$amo_pid" ] && pids+=("$amo_pid")
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  if [ "$pg_started" = 1 ]; then bash "$root/tools/devstack.sh" pg-stop "$pgdir" || true; fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port, wait_http, to_ms
+# bench_cleanup, free_port, wait_http, to_ms
 source "$root/tools/bench_common.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
 
 sim_counter() {  # NAME → the simulator's counter
   curl -sf "$sim/_sim/counters" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
@@ -96,6 +80,7 @@ start_server() {  # LEADS_FRESH_S
   rm -f "$FCGI_SOCKET"
   LEADS_FRESH_S=$1 "$build/amo-connect" serve 2>>"$tmp/amo-connect.log" &
   amo_pid=$!
+  pids+=("$amo_pid")
   for _ in $(seq 100); do
     [ -S "$FCGI_SOCKET" ] && return 0
     kill -0 "$amo_pid" 2>/dev/null || { cat "$tmp/amo-connect.log" >&2; die "amo-connect serve exited"; }
@@ -106,6 +91,8 @@ start_server() {  # LEADS_FRESH_S
 stop_server() {
   kill -TERM "$amo_pid" 2>/dev/null || true
   wait "$amo_pid" 2>/dev/null || true
+  local i
+  for i in "${!pids[@]}"; do [ "${pids[i]}" != "$amo_pid" ] || pids[i]=""; done
   amo_pid=
 }
 
