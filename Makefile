@@ -12,7 +12,7 @@ DEB_PACKAGES := cmake g++ make pkg-config ccache libfcgi-dev libpqxx-dev rapidjs
   postgresql nginx-light wrk curl ca-certificates chromium nodejs systemd prometheus \
   clang-format
 
-.PHONY: all deps build run test bench bench-leads install format clean
+.PHONY: all deps build run test test-tsan bench bench-leads install format clean
 
 all: build
 
@@ -32,6 +32,14 @@ test: deps
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
 
+# The same unit, db and e2e labels under ThreadSanitizer (a separate build directory).
+TSAN_BUILD_DIR ?= build-tsan
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=thread >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests db_tests e2e_tests amo-connect amo-sim
+	@cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -L '^(unit|db|e2e)$$' $(CTEST_ARGS)
+
 bench: build
 	@bash tools/bench.sh $(BUILD_DIR)
 	@bash tools/bench_leads.sh $(BUILD_DIR)
@@ -47,4 +55,4 @@ format:
 	@clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'tools/*.cpp' 'tools/*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(TSAN_BUILD_DIR)

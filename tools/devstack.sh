@@ -3,7 +3,8 @@
 #   devstack.sh pg-start DIR        init (once) and start a PostgreSQL cluster in DIR; prints DATABASE_URL
 #   devstack.sh pg-stop DIR         stop it (fast)
 #   devstack.sh nginx-conf DIR PORT SOCKETS [SIM_PORT SIM_SOCKET]
-#                                   write DIR/nginx.conf: the shipped location blocks on 127.0.0.1:PORT,
+#                                   write DIR/nginx.conf: the shipped http-level include and
+#                                   location blocks (server settings included) on 127.0.0.1:PORT,
 #                                   upstream amo_connect on the comma-separated unix SOCKETS,
 #                                   and (optionally) the amoCRM simulator on 127.0.0.1:SIM_PORT
 # PostgreSQL refuses to run as root: as root the cluster runs as the unprivileged user
@@ -71,12 +72,16 @@ http {
   uwsgi_temp_path $dir/tmp/uwsgi;
   scgi_temp_path $dir/tmp/scgi;
   default_type application/octet-stream;
+  include $here/nginx/amo-connect.http.conf;
   upstream amo_connect {
 CONF
       IFS=, read -ra socks <<<"$sockets"
       for s in "${socks[@]}"; do echo "    server unix:$s;"; done
       cat <<CONF
   }
+  # The only server on this port, hence its default server: the request limits and JSON
+  # error pages of the locations file also apply to requests nginx rejects before it
+  # reads the Host header.
   server {
     listen 127.0.0.1:$port;
     server_name localhost;
@@ -106,5 +111,5 @@ CONF
     echo "$dir/nginx.conf"
     ;;
   *)
-    sed -n '2,12p' "$0" >&2; exit 2 ;;
+    sed -n '2,11p' "$0" >&2; exit 2 ;;
 esac

@@ -54,7 +54,8 @@ size_t on_header(char* p, size_t s, size_t n, void* ud) {
     std::string v(line.substr(kName.size()));
     char* end = nullptr;
     long secs = std::strtol(v.c_str(), &end, 10);
-    if (end != v.c_str() && secs >= 0) static_cast<Sink*>(ud)->retry_after = secs > 3600 ? 3600 : static_cast<int>(secs);
+    if (end != v.c_str() && secs >= 0)
+      static_cast<Sink*>(ud)->retry_after = secs > 3600 ? 3600 : static_cast<int>(secs);
   }
   return s * n;
 }

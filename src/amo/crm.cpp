@@ -30,7 +30,8 @@ AccountCheck test_connection(Services& svc, const std::string& user) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)
                 .count();
-  if (r.status != 200) throw AmoError(Failure::kGarbage, r.status, "account answered without a body");
+  if (r.status != 200)
+    throw AmoError(Failure::kGarbage, r.status, "account answered without a body");
   return AccountCheck{parse_account(r.body), static_cast<int64_t>(ms)};
 }
 

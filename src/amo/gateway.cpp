@@ -57,8 +57,7 @@ ApiResponse api_get(Services& svc, const std::string& user, const std::string& p
     }
     auto failure = api_failure(r.status);
     if (!failure) return r;
-    throw AmoError(*failure, r.status,
-                   std::string(label) + " answered " + std::to_string(r.status),
+    throw AmoError(*failure, r.status, std::string(label) + " answered " + std::to_string(r.status),
                    problem_text(r.body), r.retry_after);
   }
 }

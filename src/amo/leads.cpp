@@ -19,7 +19,8 @@ void add(std::string& q, const char* name, int64_t v) {
 }  // namespace
 
 std::string leads_path(const LeadsQuery& q) {
-  std::string p = "/api/v4/leads?page=" + std::to_string(q.page) + "&limit=" + std::to_string(q.limit);
+  std::string p =
+      "/api/v4/leads?page=" + std::to_string(q.page) + "&limit=" + std::to_string(q.limit);
   if (!q.query.empty()) p += "&query=" + http::url_encode(q.query);
   if (q.status_id && q.pipeline_id) {
     add(p, "filter%5Bstatuses%5D%5B0%5D%5Bpipeline_id%5D", *q.pipeline_id);
@@ -49,26 +50,28 @@ void time_or_null(json::Writer& w, const char* key, const std::optional<int64_t>
     w.Null();
 }
 
-// `_embedded.<name>` of an answer: an array, or nullptr when amoCRM sent none.
+// `_embedded.<name>` of an answer: an array (amoCRM always sends it with a 200 body).
 const rapidjson::Value* embedded(const rapidjson::Value& d, const char* name) {
   const rapidjson::Value* emb = json::get_object(d, "_embedded");
-  return emb ? json::get_array(*emb, name) : nullptr;
+  const rapidjson::Value* arr = emb ? json::get_array(*emb, name) : nullptr;
+  if (!arr) throw json::ShapeError(std::string("_embedded.") + name, "present");
+  return arr;
 }
 
 template <typename F>
 std::string map_array(long status, std::string_view body, const char* what, const char* name,
                       F&& each, bool* has_more) {
   if (status == 204 || (status == 200 && body.empty())) return "[]";
-  if (status != 200) throw AmoError(Failure::kGarbage, status, std::string("amoCRM ") + what + " answered an unexpected status");
+  if (status != 200)
+    throw AmoError(Failure::kGarbage, status,
+                   std::string("amoCRM ") + what + " answered an unexpected status");
   auto d = parse_body(body, what);
   try {
     std::string out = json::write([&](json::Writer& w) {
       w.StartArray();
-      if (const rapidjson::Value* arr = embedded(d, name)) {
-        for (const auto& item : arr->GetArray()) {
-          if (!item.IsObject()) throw json::ShapeError(name, "a list of objects");
-          each(w, item);
-        }
+      for (const auto& item : embedded(d, name)->GetArray()) {
+        if (!item.IsObject()) throw json::ShapeError(name, "a list of objects");
+        each(w, item);
       }
       w.EndArray();
     });
@@ -78,7 +81,8 @@ std::string map_array(long status, std::string_view body, const char* what, cons
     }
     return out;
   } catch (const json::ShapeError& e) {
-    throw AmoError(Failure::kGarbage, status, std::string("amoCRM ") + what + " answer: " + e.what());
+    throw AmoError(Failure::kGarbage, status,
+                   std::string("amoCRM ") + what + " answer: " + e.what());
   }
 }
 
@@ -119,7 +123,8 @@ std::string map_pipelines(long status, std::string_view body) {
         json::kv(w, "isMain", json::get_bool(p, "is_main").value_or(false));
         w.Key("statuses");
         w.StartArray();
-        if (const rapidjson::Value* statuses = embedded(p, "statuses")) {
+        const rapidjson::Value* pe = json::get_object(p, "_embedded");
+        if (const rapidjson::Value* statuses = pe ? json::get_array(*pe, "statuses") : nullptr) {
           for (const auto& s : statuses->GetArray()) {
             if (!s.IsObject()) throw json::ShapeError("statuses", "a list of objects");
             w.StartObject();

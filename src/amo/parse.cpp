@@ -30,7 +30,8 @@ TokenSet parse_token(std::string_view body) {
     // Tokens travel in headers and JSON bodies: refuse anything that could not.
     for (const std::string* t : {&*access, &*refresh})
       if (t->size() > 8192 || t->find_first_of("\r\n\"\\ ") != std::string::npos ||
-          std::any_of(t->begin(), t->end(), [](char c) { return static_cast<unsigned char>(c) < 0x21; }))
+          std::any_of(t->begin(), t->end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x21; }))
         garbage("amoCRM token answer holds an unusable token");
     TokenSet t;
     t.access_token = *access;
@@ -47,7 +48,8 @@ Account parse_account(std::string_view body) {
   auto d = parse_body(body, "account");
   try {
     auto id = json::get_int(d, "id");
-    if (!id || *id <= 0 || *id > INT64_C(999999999999999)) garbage("amoCRM account answer has no id");
+    if (!id || *id <= 0 || *id > INT64_C(999999999999999))
+      garbage("amoCRM account answer has no id");
     Account a;
     a.id = *id;
     a.name = core::clean_text(json::get_string_or_null(d, "name").value_or(""), 255);

@@ -1,10 +1,10 @@
 #include "app/app.hpp"
 
+#include <chrono>
 #include <pqxx/pqxx>
 
-#include <chrono>
-
 #include "app/metrics.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "http/errors.hpp"
 #include "http/input.hpp"
@@ -19,10 +19,8 @@ using core::Fault;
 namespace {
 
 bool is_json(const std::string& ct) {
-  std::string base = ct.substr(0, ct.find(';'));
-  while (!base.empty() && (base.back() == ' ' || base.back() == '\t')) base.pop_back();
-  for (char& c : base)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  std::string base = core::ascii_lower(ct.substr(0, ct.find(';')));
+  while (!base.empty() && (base.back() == ' ' || base.back() == '	')) base.pop_back();
   return base == "application/json";
 }
 
@@ -99,11 +97,12 @@ http::Response App::handle(http::Request& req, bool too_large) {
   auto match = router_.match(req.method, req.path);
   http::Response resp;
   if (!match.handler && !match.allow.empty()) {
-    resp = http::error_response(Fault::kMethodNotAllowed,
-                                "Method " + req.method.substr(0, 16) + " is not allowed; use " +
-                                    match.allow);
+    resp =
+        http::error_response(Fault::kMethodNotAllowed, "Method " + req.method.substr(0, 16) +
+                                                           " is not allowed; use " + match.allow);
     resp.set_header("Allow", match.allow);
   } else {
+    bool in_handler = false;  // a route's own error page is for its handler's outcomes only
     try {
       if (!match.handler) throw Error(Fault::kNotFound);
       if (too_large) throw Error(Fault::kPayloadTooLarge);
@@ -113,11 +112,12 @@ http::Response App::handle(http::Request& req, bool too_large) {
           throw Error(Fault::kUnsupportedMediaType);
         http::JsonBody check(req.body);
       }
+      in_handler = true;
       resp = (*match.handler)(req);
     } catch (...) {
       Error e = as_error(req, match.route);
       resp = http::error_response(e);
-      if (match.on_error) {
+      if (match.on_error && in_handler) {
         const http::ErrInfo& i = http::info(e.fault());
         try {
           resp = (*match.on_error)(req, http::ErrorView{e.fault(), i.status, i.code, resp});

@@ -14,10 +14,10 @@
 #include "amo/client.hpp"
 #include "app/app.hpp"
 #include "app/metrics.hpp"
-#include "config/config.hpp"
-#include "crypto/crypto.hpp"
 #include "auth/jwt.hpp"
+#include "config/config.hpp"
 #include "core/error.hpp"
+#include "crypto/crypto.hpp"
 #include "http/fcgi_server.hpp"
 #include "oauth/keepalive.hpp"
 #include "render/pages.hpp"
@@ -97,7 +97,8 @@ int cmd_serve(const Config& cfg) {
   sd_notify(0, "READY=1");
   auto how = http::serve_until_signal(server, cfg.shutdown_grace_s, [](int signo) {
     sd_notify(0, "STOPPING=1");
-    log::info("stopping", [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
+    log::info("stopping",
+              [&](json::Writer& w) { json::kv(w, "signal", static_cast<int64_t>(signo)); });
   });
   log::info("stopped", [&](json::Writer& w) {
     json::kv(w, "clean", how == http::FcgiServer::Stopped::kClean);
@@ -107,6 +108,7 @@ int cmd_serve(const Config& cfg) {
 
 // Keeps refresh tokens alive: refreshes every connection idle for AMO_KEEPALIVE_DAYS.
 int cmd_refresh_due(const Config& cfg, int concurrency) {
+  const double started = static_cast<double>(std::time(nullptr));
   log::set_level(cfg.log_level);
   Runtime rt(cfg);
   oauth::RefreshDueResult r;
@@ -118,6 +120,8 @@ int cmd_refresh_due(const Config& cfg, int concurrency) {
   }
   std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.failed
             << " failed; " << r.store_purged << " stored leads answers purged\n";
+  store::record_job_run(*rt.pool, {"refresh-due", started, r.failed == 0, int64_t(r.due),
+                                   int64_t(r.refreshed), int64_t(r.failed)});
   return r.failed == 0 ? 0 : 1;
 }
 

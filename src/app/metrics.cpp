@@ -48,6 +48,11 @@ void Metrics::store_evicted(const std::string& reason, uint64_t n) {
   store_evictions_[reason] += n;
 }
 
+void Metrics::hook(const std::string& outcome) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++hooks_[outcome];
+}
+
 void Metrics::family(std::string& out, const char* name, const char* type, const char* help) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
@@ -92,19 +97,17 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
     out += "amo_token_refreshes_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
   family(out, "amo_leads_store_requests_total", "counter",
          "Leads/pipelines requests by how the store answered (hit, miss, stale, coalesced).");
-  for (const char* kind : {"leads", "pipelines"})
-    for (const char* outcome : {"hit", "miss", "stale", "coalesced"}) {
-      auto it = store_requests_.find({kind, outcome});
-      out += std::string("amo_leads_store_requests_total{kind=\"") + kind + "\",outcome=\"" +
-             outcome + "\"} " + std::to_string(it == store_requests_.end() ? 0 : it->second) + "\n";
-    }
+  for (auto& [k, v] : store_requests_)
+    out += "amo_leads_store_requests_total{kind=\"" + k.first + "\",outcome=\"" + k.second +
+           "\"} " + std::to_string(v) + "\n";
   family(out, "amo_leads_store_evictions_total", "counter",
          "Stored answers removed by this process (cap, global_cap, max_age).");
-  for (const char* reason : {"cap", "global_cap", "max_age"}) {
-    auto it = store_evictions_.find(reason);
-    out += std::string("amo_leads_store_evictions_total{reason=\"") + reason + "\"} " +
-           std::to_string(it == store_evictions_.end() ? 0 : it->second) + "\n";
-  }
+  for (auto& [k, v] : store_evictions_)
+    out += "amo_leads_store_evictions_total{reason=\"" + k + "\"} " + std::to_string(v) + "\n";
+  family(out, "amo_hook_connections_total", "counter",
+         "Connections named by amoCRM's disconnect hook: removed, or ignored as a replay.");
+  for (auto& [k, v] : hooks_)
+    out += "amo_hook_connections_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
   if (extra) extra(out);
   return out;
 }

@@ -22,6 +22,8 @@ class Metrics {
   // one) — and entries evicted (cap, global_cap, max_age).
   void store_request(const std::string& kind, const std::string& outcome);
   void store_evicted(const std::string& reason, uint64_t n);
+  // amoCRM's disconnect hook per connection: removed, or ignored (its tokens still work).
+  void hook(const std::string& outcome);
   // Requests being handled right now (the scrape itself included).
   void begin_request() { in_flight_.fetch_add(1); }
   void end_request() { in_flight_.fetch_sub(1); }
@@ -45,9 +47,15 @@ class Metrics {
   std::map<std::string, Histogram> latency_;
   std::map<std::pair<std::string, int>, uint64_t> amo_calls_;
   std::map<std::string, Histogram> amo_latency_;
-  std::map<std::string, uint64_t> refreshes_;
-  std::map<std::pair<std::string, std::string>, uint64_t> store_requests_;
-  std::map<std::string, uint64_t> store_evictions_;
+  // Every outcome is exported from the start, so rate() sees the first one.
+  std::map<std::string, uint64_t> hooks_{{"removed", 0}, {"ignored", 0}};
+  std::map<std::string, uint64_t> refreshes_{
+      {"ok", 0}, {"rejected", 0}, {"transient", 0}, {"waited", 0}};
+  std::map<std::pair<std::string, std::string>, uint64_t> store_requests_{
+      {{"leads", "hit"}, 0},       {{"leads", "miss"}, 0},         {{"leads", "stale"}, 0},
+      {{"leads", "coalesced"}, 0}, {{"pipelines", "hit"}, 0},      {{"pipelines", "miss"}, 0},
+      {{"pipelines", "stale"}, 0}, {{"pipelines", "coalesced"}, 0}};
+  std::map<std::string, uint64_t> store_evictions_{{"cap", 0}, {"global_cap", 0}, {"max_age", 0}};
   static void histogram(std::string& out, const char* name, const std::string& label,
                         const std::string& value, const Histogram& h);
 };

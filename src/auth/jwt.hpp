@@ -1,5 +1,6 @@
 #pragma once
-// HS256 JWT verification exactly as SPEC §3. Every alg but HS256 (including "none") is rejected.
+// HS256 JWT verification exactly as docs/API.md. Every alg but HS256 (including "none") is
+// rejected.
 #include <cstdint>
 #include <stdexcept>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Typed configuration read once from the environment (SPEC §6) and validated.
+// Typed configuration read once from the environment (docs/CONFIGURATION.md) and validated.
 #include <functional>
 #include <optional>
 #include <stdexcept>

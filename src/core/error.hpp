@@ -31,15 +31,15 @@ enum class Fault {
   kCodeAlreadyUsed,  // 409 code_already_used
   kRateLimited,      // 429 rate_limited (our own limits and pacing)
   // The callback's outcomes, shared by its HTML and JSON answers.
-  kAccessDenied,       // 400 access_denied
-  kMissingCode,        // 400 missing_code
-  kInvalidState,       // 400 invalid_state
-  kInvalidClient,      // 400 invalid_client
-  kInvalidReferer,     // 400 invalid_referer
-  kAccountNotAllowed,  // 400 account_not_allowed
-  kExchangeFailed,     // 502 exchange_failed: amoCRM rejected the code or answered garbage
-  kExchangeUnavailable,  // 503 exchange_failed: amoCRM unavailable or rate limiting
-  kExchangeTimedOut,     // 504 exchange_failed: amoCRM did not answer in time
+  kAccessDenied,          // 400 access_denied
+  kMissingCode,           // 400 missing_code
+  kInvalidState,          // 400 invalid_state
+  kInvalidClient,         // 400 invalid_client
+  kInvalidReferer,        // 400 invalid_referer
+  kAccountNotAllowed,     // 400 account_not_allowed
+  kExchangeFailed,        // 502 exchange_failed: amoCRM rejected the code or answered garbage
+  kExchangeUnavailable,   // 503 exchange_failed: amoCRM unavailable or rate limiting
+  kExchangeTimedOut,      // 504 exchange_failed: amoCRM did not answer in time
   kRedemptionInProgress,  // 503 exchange_failed: another request is redeeming this code
   // Store.
   kDbUnavailable,  // 503 database_unavailable

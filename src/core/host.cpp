@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace amo::core {
 
 std::optional<std::string> normalize_host(std::string_view raw) {
@@ -11,12 +13,9 @@ std::optional<std::string> normalize_host(std::string_view raw) {
   std::string host;
   host.reserve(raw.size());
   for (char c : raw) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-      ok = true;
-    }
-    if (!ok) return std::nullopt;
+    c = ascii_lower(c);
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+      return std::nullopt;
     host.push_back(c);
   }
   if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string::npos)

@@ -18,6 +18,7 @@ std::optional<std::string> normalize_host(std::string_view raw);
 // The normalized host when it equals, or ends at a label boundary in, one of `allowed`
 // (normalized domains: "x.amocrm.ru" for "amocrm.ru"; never "evilamocrm.ru" or
 // "amocrm.ru.evil.com"); nullopt otherwise.
-std::optional<std::string> allowed_host(std::string_view raw, const std::vector<std::string>& allowed);
+std::optional<std::string> allowed_host(std::string_view raw,
+                                        const std::vector<std::string>& allowed);
 
 }  // namespace amo::core

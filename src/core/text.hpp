@@ -16,6 +16,16 @@ bool valid_utf8(std::string_view s);
 std::optional<size_t> code_points(std::string_view s);
 // Invalid sequences replaced by U+FFFD; valid text is returned unchanged.
 std::string repair_utf8(std::string_view s);
+// ASCII letters lower-cased, every other byte unchanged (host names, hex, media types,
+// header names, language tags: the protocol words that are case-insensitive).
+inline char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
 // Text fit to store and show: repaired UTF-8, control characters (NUL included) dropped
 // except tab and newline, cut to at most `max_code_points`.
 std::string clean_text(std::string_view s, size_t max_code_points);

@@ -1,12 +1,13 @@
 // GET …/auth-url, POST …/exchange-code, GET …/status, POST …/disconnect,
 // GET …/disconnect (amoCRM's hook)
+#include "oauth/connect.hpp"
+
 #include "auth/auth.hpp"
 #include "config/config.hpp"
 #include "core/host.hpp"
 #include "core/time.hpp"
 #include "handlers/handlers.hpp"
 #include "http/input.hpp"
-#include "oauth/connect.hpp"
 #include "oauth/connections.hpp"
 #include "util/json.hpp"
 
@@ -67,9 +68,9 @@ Response status(const Request& req, Context& ctx) {
     json::kv(w, "connected", s.connected());
     json::kv(w, "hasTokens", s.has_tokens);
     json::kv(w, "domain", s.exists ? std::optional<std::string>(s.domain) : std::nullopt);
-    json::kv(w, "accountId",
-             s.account_id ? std::optional<std::string>(std::to_string(*s.account_id))
-                          : std::nullopt);
+    json::kv(
+        w, "accountId",
+        s.account_id ? std::optional<std::string>(std::to_string(*s.account_id)) : std::nullopt);
     json::kv(w, "accountName", s.account_name);
     json::kv(w, "needsReauth", s.needs_reauth);
     json::kv(w, "expiresAt", iso(s.expires_at));

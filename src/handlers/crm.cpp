@@ -1,5 +1,6 @@
 // GET …/leads, GET …/pipelines, GET …/test, POST …/exchange-api-key
 #include "amo/crm.hpp"
+
 #include "auth/auth.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
@@ -51,13 +52,14 @@ amo_api::LeadsQuery leads_query(const Request& req) {
 // 304 when the app already holds that content.
 Response crm_answer(const Request& req, const amo_api::Fetched& f, const char* key,
                     const std::function<void(json::Writer&)>& extra) {
-  std::string etag = "\"" + crypto::sha256_hex(f.items_json + (f.has_more ? "+" : "-") +
-                                               json::write([&](json::Writer& w) {
-                                                 w.StartObject();
-                                                 extra(w);
-                                                 w.EndObject();
-                                               }))
-                                .substr(0, 32) +
+  std::string etag = "\"" +
+                     crypto::sha256_hex(f.items_json + (f.has_more ? "+" : "-") +
+                                        json::write([&](json::Writer& w) {
+                                          w.StartObject();
+                                          extra(w);
+                                          w.EndObject();
+                                        }))
+                         .substr(0, 32) +
                      "\"";
   Response r;
   auto inm = req.header("if-none-match");

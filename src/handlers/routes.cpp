@@ -14,8 +14,9 @@ void register_routes(http::Router& r, Context& ctx) {
   r.exact("GET", "/metrics", "/metrics", bind(metrics));
   r.api("GET", "/status", bind(status));
   r.api("GET", "/auth-url", bind(auth_url));
-  r.api("GET", "/callback", bind(callback),
-        [&ctx](const Request& req, http::ErrorView e) { return callback_error(req, ctx, std::move(e)); });
+  r.api("GET", "/callback", bind(callback), [&ctx](const Request& req, http::ErrorView e) {
+    return callback_error(req, ctx, std::move(e));
+  });
   r.api("POST", "/exchange-code", bind(exchange_code));
   r.api("POST", "/disconnect", bind(disconnect));
   r.api("GET", "/disconnect", bind(disconnect_hook));

@@ -89,6 +89,7 @@ Response error_response(const core::Error& e) {
   if (i.status == 503 || i.status == 429)
     r.set_header("Retry-After", std::to_string(std::max(1, e.retry_after().value_or(1))));
   if (i.status == 401) r.set_header("WWW-Authenticate", "Bearer");
+  r.set_header("Cache-Control", "no-store");  // an error is about this request only
   return r;
 }
 

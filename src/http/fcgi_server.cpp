@@ -1,12 +1,12 @@
 #include "http/fcgi_server.hpp"
 
 #include <fcgiapp.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
-#include <netdb.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace amo::http {
 
 namespace {
@@ -32,8 +34,7 @@ std::string param(FCGX_ParamArray envp, const char* name) {
 // "HTTP_X_REQUEST_ID" → "x-request-id"
 std::string header_name(const char* env_name, size_t len) {
   std::string out(env_name, len);
-  for (char& c : out)
-    c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = c == '_' ? '-' : core::ascii_lower(c);
   return out;
 }
 

@@ -59,7 +59,8 @@ std::optional<std::string> text_param(const Request& req, const char* name, size
   if (!v) return std::nullopt;
   auto n = core::code_points(*v);
   if (!n) bad_param(name, "must be valid UTF-8 text");
-  if (*n > max_chars) bad_param(name, "must be at most " + std::to_string(max_chars) + " characters");
+  if (*n > max_chars)
+    bad_param(name, "must be at most " + std::to_string(max_chars) + " characters");
   return v;
 }
 

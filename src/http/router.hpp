@@ -47,8 +47,7 @@ class Router {
     std::map<std::string, Target> by_method;
   };
   std::map<std::string, Entry> paths_;
-  void add(const std::string& method, const std::string& path, const std::string& route,
-           Target t);
+  void add(const std::string& method, const std::string& path, const std::string& route, Target t);
 };
 
 }  // namespace amo::http

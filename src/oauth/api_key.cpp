@@ -3,6 +3,7 @@
 #include "amo/client.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "oauth/connect.hpp"
 #include "store/pool.hpp"
@@ -16,9 +17,7 @@ using core::Fault;
 
 void request_api_key_exchange(Services& svc, const std::string& user, const std::string& login,
                               const std::string& api_key) {
-  std::string lower = login;
-  for (char& c : lower)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  const std::string lower = core::ascii_lower(login);
   const std::string user_bucket = "apikey:user:" + user;
   const std::string login_bucket = "apikey:login:" + crypto::sha256_hex(lower);
   int64_t wait = svc.db.with([&](pqxx::connection& c) {
@@ -50,10 +49,11 @@ void request_api_key_exchange(Services& svc, const std::string& user, const std:
       json::kv(w, "hint", e.hint);
       json::kv(w, "error", e.detail);
     });
-    if (e.kind == Failure::kRejected) {
-      if (e.status == 403) throw Error(Fault::kForbidden, "amoCRM refused this login or API key");
+    // amoCRM's 400/403 are about what the user typed; any other refusal is amoCRM's.
+    if (e.kind == Failure::kRejected && e.status == 403)
+      throw Error(Fault::kForbidden, "amoCRM refused this login or API key");
+    if (e.kind == Failure::kRejected && (e.status == 400 || e.status == 401))
       throw Error(Fault::kInvalidParameter, "amoCRM did not accept the login or API key");
-    }
     if (e.kind == Failure::kRateLimited)
       throw Error(Fault::kAmoRateLimited, {}, e.retry_after().value_or(60));
     throw;

@@ -10,7 +10,7 @@ namespace amo::oauth {
 
 inline constexpr int kApiKeyWindowS = 300;
 
-// Throws kRateLimited (with Retry-After) inside the window; amoCRM's 400 → kInvalidParameter,
+// Throws kRateLimited (with Retry-After) inside the window; amoCRM's 400/401 → kInvalidParameter,
 // 403 → kForbidden, 429 → kAmoRateLimited; other failures as their amoCRM fault (the window
 // is given back when nothing reached amoCRM's limits).
 void request_api_key_exchange(Services& svc, const std::string& user, const std::string& login,

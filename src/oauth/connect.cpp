@@ -36,7 +36,8 @@ NewState create_state(Services& svc, const std::string& user, const std::string&
   const std::string& base = svc.cfg.amo_auth_url;
   s.url = base + (base.find('?') == std::string::npos ? "?" : "&") +
           "client_id=" + http::url_encode(svc.cfg.amo_client_id) +
-          "&state=" + http::url_encode(s.state) + "&mode=" + http::url_encode(svc.cfg.amo_auth_mode);
+          "&state=" + http::url_encode(s.state) +
+          "&mode=" + http::url_encode(svc.cfg.amo_auth_mode);
   return s;
 }
 
@@ -178,7 +179,8 @@ Claim claim(Services& svc, const std::string& sh, const std::string& ch,
       return std::nullopt;
     });
     if (outcome) return *outcome;
-    if (std::chrono::steady_clock::now() > deadline) throw Error(Fault::kRedemptionInProgress, {}, 2);
+    if (std::chrono::steady_clock::now() > deadline)
+      throw Error(Fault::kRedemptionInProgress, {}, 2);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

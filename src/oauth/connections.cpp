@@ -1,7 +1,10 @@
 #include "oauth/connections.hpp"
 
+#include "amo/gateway.hpp"
+#include "app/metrics.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "store/pool.hpp"
 #include "store/repo.hpp"
@@ -49,9 +52,7 @@ int64_t verify_hook(const Config& cfg, const std::optional<std::string>& client_
   if (!crypto::constant_time_equal(*client_uuid, cfg.amo_client_id)) throw reject();
   std::string expected =
       crypto::hex(crypto::hmac_sha256(cfg.amo_client_secret, *client_uuid + "|" + *account_id));
-  std::string given = *signature;
-  for (char& ch : given)
-    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+  const std::string given = core::ascii_lower(*signature);  // hex in either letter case
   if (!crypto::constant_time_equal(given, expected)) throw reject();
   if (account_id->empty() || account_id->size() > 18 ||
       account_id->find_first_not_of("0123456789") != std::string::npos)
@@ -59,21 +60,50 @@ int64_t verify_hook(const Config& cfg, const std::optional<std::string>& client_
   return std::stoll(*account_id);
 }
 
+namespace {
+// Does amoCRM still honour this connection's tokens? The hook carries no nonce or time, so
+// a captured hook URL can be replayed; amoCRM revokes the tokens when the integration is
+// really removed. Asked with the user's own token (refreshed on 401, as any request): an
+// answer means they work; a rejected refresh (or no usable tokens) means they do not.
+// When amoCRM cannot be asked, the validly signed hook is believed.
+bool tokens_still_work(Services& svc, const std::string& user) {
+  try {
+    amo_api::api_get(svc, user, "/api/v4/account", "api/v4/account:hook-check");
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+}  // namespace
+
 size_t hook_disconnect(Services& svc, int64_t account) {
-  auto removed = svc.db.with([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    auto users = store::delete_account_connections(tx, account);
-    for (auto& u : users) {
-      store::audit(tx, "hook_disconnect", u, account);
-      store::clear_user_store(tx, u);
+  auto users = svc.db.with([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return store::account_connections(tx, account);
+  });
+  size_t removed = 0, ignored = 0;
+  for (const auto& user : users) {
+    if (tokens_still_work(svc, user)) {
+      ++ignored;
+      svc.metrics.hook("ignored");
+      svc.db.with([&](pqxx::connection& c) {
+        pqxx::work tx(c);
+        store::audit(tx, "hook_ignored", user, account);
+        tx.commit();
+      });
+      continue;
     }
-    tx.commit();
-    return users.size();
-  });
-  log::info("amoCRM disconnected the integration", [&](json::Writer& w) {
-    json::kv(w, "account_id", account);
-    json::kv(w, "connections_removed", static_cast<int64_t>(removed));
-  });
+    disconnect(svc, user, "hook_disconnect");
+    svc.metrics.hook("removed");
+    ++removed;
+  }
+  log::info(ignored ? "amoCRM disconnect hook: connections whose tokens still work were kept"
+                    : "amoCRM disconnected the integration",
+            [&](json::Writer& w) {
+              json::kv(w, "account_id", account);
+              json::kv(w, "connections_removed", static_cast<int64_t>(removed));
+              json::kv(w, "connections_kept", static_cast<int64_t>(ignored));
+            });
   return removed;
 }
 

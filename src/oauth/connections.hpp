@@ -37,7 +37,9 @@ void disconnect(Services& svc, const std::string& user, const char* audit_event 
 int64_t verify_hook(const Config& cfg, const std::optional<std::string>& client_uuid,
                     const std::optional<std::string>& account_id,
                     const std::optional<std::string>& signature);
-// Removes every connection to the account; returns how many. Audited.
+// Removes every connection to the account whose tokens amoCRM no longer honours (a hook
+// replayed while they still work changes nothing: audited as hook_ignored, counted);
+// returns how many were removed. Audited.
 size_t hook_disconnect(Services& svc, int64_t account_id);
 
 }  // namespace amo::oauth

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "http/request.hpp"
 
@@ -148,7 +149,6 @@ std::string_view trim(std::string_view s) {
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // language-range = (1*8ALPHA *("-" 1*8alphanum)) / "*"; returns the lower-case primary
 // subtag ("*" for the wildcard) or "" when malformed.
@@ -156,7 +156,7 @@ std::string primary_subtag(std::string_view range) {
   if (range == "*") return "*";
   std::string primary;
   size_t i = 0;
-  while (i < range.size() && is_alpha(range[i])) primary.push_back(lower(range[i++]));
+  while (i < range.size() && is_alpha(range[i])) primary.push_back(core::ascii_lower(range[i++]));
   if (primary.empty() || primary.size() > 8) return "";
   while (i < range.size()) {
     if (range[i] != '-') return "";
@@ -283,7 +283,7 @@ void check_static(const std::string& dir, const std::string& name, const std::st
     throw std::runtime_error("template " + dir + "/" + name + " must be static text");
   }
   std::string lowered;
-  for (char c : text) lowered.push_back(lower(c));
+  for (char c : text) lowered.push_back(core::ascii_lower(c));
   if (lowered.find(closing_tag) != std::string::npos || lowered.find("<!--") != std::string::npos) {
     throw std::runtime_error("template " + dir + "/" + name + " must not contain " + closing_tag);
   }

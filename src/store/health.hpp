@@ -10,5 +10,8 @@ class Pool;
 void check_ready(Pool& pool);
 // Appends the pool's gauges and counters in Prometheus text format.
 void render_pool_metrics(const Pool& pool, std::string& out);
+// The pool's, then what the database knows (amo_db_up, needs-reauth connections, the last
+// refresh-due runs); a database that does not answer is amo_db_up 0, never a failed scrape.
+void render_db_metrics(Pool& pool, std::string& out);
 
 }  // namespace amo::store

@@ -82,8 +82,7 @@ Pool::Lease Pool::acquire() {
     if (cv_.wait_until(lk, start + wait_) == std::cv_status::timeout && idle_.empty() &&
         open_ >= size_) {
       ++timeouts_;
-      throw core::Error(core::Fault::kDbBusy, "All database connections are busy; retry later",
-                        1);
+      throw core::Error(core::Fault::kDbBusy, "All database connections are busy; retry later", 1);
     }
   }
 }

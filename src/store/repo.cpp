@@ -1,6 +1,7 @@
 #include "store/repo.hpp"
 
 #include "crypto/crypto.hpp"
+#include "store/pool.hpp"
 
 namespace amo::store {
 
@@ -48,6 +49,8 @@ const std::vector<Stmt>& statements() {
        "updated_at = now() WHERE user_id = $1 AND token_version = $2"},
       {"conn_delete", "DELETE FROM amo_connection WHERE user_id = $1"},
       {"conn_delete_account", "DELETE FROM amo_connection WHERE account_id = $1 RETURNING user_id"},
+      {"conn_of_account",
+       "SELECT user_id FROM amo_connection WHERE account_id = $1 ORDER BY user_id"},
       {"conn_by_code", std::string("SELECT ") + kConnCols +
                            " FROM amo_connection WHERE last_code_hash = decode($1, 'hex')"},
       {"conn_due",
@@ -177,6 +180,17 @@ const std::vector<Stmt>& statements() {
        "FOR UPDATE SKIP LOCKED)"},
       {"store_not_under_key",
        "DELETE FROM amo_response_store WHERE key_id IS NOT NULL AND key_id <> $1"},
+      {"job_run_insert",
+       "INSERT INTO amo_job_run (job, started_at, ok, due, refreshed, failed) VALUES ($1, "
+       "to_timestamp($2::float8), $3, $4, $5, $6)"},
+      {"scrape_gauges",
+       "SELECT (SELECT count(*) FROM amo_connection WHERE needs_reauth), "
+       "(SELECT floor(extract(epoch from max(finished_at)))::bigint FROM amo_job_run "
+       "WHERE job = $1 AND ok), "
+       "last.finished, last.due, last.refreshed, last.failed FROM (SELECT 1) AS one "
+       "LEFT JOIN LATERAL (SELECT floor(extract(epoch from finished_at))::bigint AS finished, "
+       "due, refreshed, failed FROM amo_job_run WHERE job = $1 ORDER BY finished_at DESC "
+       "LIMIT 1) AS last ON true"},
       {"audit_insert",
        "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, "
        "$4::jsonb)"},
@@ -306,6 +320,13 @@ std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx,
                                                     int64_t account_id) {
   std::vector<std::string> out;
   for (auto row : tx.exec_prepared("conn_delete_account", account_id))
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+std::vector<std::string> account_connections(pqxx::transaction_base& tx, int64_t account_id) {
+  std::vector<std::string> out;
+  for (auto row : tx.exec_prepared("conn_of_account", account_id))
     out.push_back(row[0].as<std::string>());
   return out;
 }
@@ -503,6 +524,29 @@ size_t evict_oldest_store_entries(pqxx::transaction_base& tx, int64_t n) {
 
 size_t delete_store_not_under_key(pqxx::transaction_base& tx, const std::string& key_id) {
   return tx.exec_prepared("store_not_under_key", key_id).affected_rows();
+}
+
+void record_job_run(Pool& pool, const JobRun& run) {
+  pool.with([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);  // one statement
+    tx.exec_prepared("job_run_insert", run.job, run.started_at, run.ok, run.due, run.refreshed,
+                     run.failed);
+  });
+}
+
+ScrapeGauges scrape_gauges(pqxx::transaction_base& tx, const std::string& job) {
+  tx.exec("SET LOCAL statement_timeout = '2s'");
+  auto r = tx.exec_prepared1("scrape_gauges", job);
+  ScrapeGauges g;
+  g.needs_reauth = r[0].as<int64_t>();
+  g.last_success = opt<int64_t>(r[1]);
+  g.last_run = opt<int64_t>(r[2]);
+  if (g.last_run) {
+    g.last_due = r[3].as<int64_t>();
+    g.last_refreshed = r[4].as<int64_t>();
+    g.last_failed = r[5].as<int64_t>();
+  }
+  return g;
 }
 
 void audit(pqxx::transaction_base& tx, const std::string& event,

@@ -9,6 +9,8 @@
 
 namespace amo::store {
 
+class Pool;
+
 // A round trip that touches nothing (readiness checks).
 void ping(pqxx::transaction_base& tx);
 
@@ -63,6 +65,8 @@ bool mark_needs_reauth(pqxx::transaction_base& tx, const std::string& user_id,
 bool delete_connection(pqxx::transaction_base& tx, const std::string& user_id);
 // Removes every connection to the account; returns the user ids removed.
 std::vector<std::string> delete_account_connections(pqxx::transaction_base& tx, int64_t account_id);
+// The users connected to the account.
+std::vector<std::string> account_connections(pqxx::transaction_base& tx, int64_t account_id);
 // The user whose connection last redeemed this code, if any.
 std::optional<ConnectionRow> find_by_code(pqxx::transaction_base& tx, const std::string& code_hash);
 // Users whose last refresh is older than `days` (and not awaiting re-authorization).
@@ -180,6 +184,26 @@ int64_t count_store_entries(pqxx::transaction_base& tx);
 size_t evict_oldest_store_entries(pqxx::transaction_base& tx, int64_t n);
 // Removes stored answers encrypted under another key than `key_id` (rotate-keys).
 size_t delete_store_not_under_key(pqxx::transaction_base& tx, const std::string& key_id);
+
+// One finished run of a CLI job (`refresh-due`): the serving processes export it.
+struct JobRun {
+  std::string job;
+  double started_at = 0;  // unix seconds
+  bool ok = false;        // the run's exit status is 0
+  int64_t due = 0, refreshed = 0, failed = 0;
+};
+// The last step of a CLI command: takes the pool and writes the row on its own.
+void record_job_run(Pool& pool, const JobRun& run);
+
+// What /metrics reads from the database at every scrape: one round trip on indexes,
+// under a 2 s statement timeout. Timestamps are unix seconds.
+struct ScrapeGauges {
+  int64_t needs_reauth = 0;             // connections awaiting re-authorization
+  std::optional<int64_t> last_success;  // end of the job's last run with ok
+  std::optional<int64_t> last_run;      // end of its last run, and that run's counts
+  int64_t last_due = 0, last_refreshed = 0, last_failed = 0;
+};
+ScrapeGauges scrape_gauges(pqxx::transaction_base& tx, const std::string& job);
 
 void audit(pqxx::transaction_base& tx, const std::string& event,
            const std::optional<std::string>& user_id, const std::optional<int64_t>& account_id,

@@ -106,7 +106,8 @@ int nesting_depth(std::string_view text, int stop_at) {
 ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits) {
   if (text.size() > limits.max_bytes) return ParseFail::kTooLarge;
   if (nesting_depth(text, limits.max_depth) > limits.max_depth) return ParseFail::kTooDeep;
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   out.Parse<kFlags>(text.data(), text.size());
   if (!out.HasParseError()) return ParseFail::kNone;
   auto code = out.GetParseError();

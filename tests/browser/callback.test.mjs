@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// Browser tests of GET …/callback (SPEC §4): a phone-sized headless Chromium goes through the
-// amoCRM simulator's consent page and lands on amo-connect's callback page through nginx.
+// Browser tests of GET …/callback (docs/openapi.yaml, /api/amo-crm/callback): a phone-sized
+// headless Chromium goes through the amoCRM simulator's consent page and lands on
+// amo-connect's callback page through nginx.
 //
 // Run by ctest (label "browser") as `with_stack node callback.test.mjs`; with_stack
 // (tests/browser/with_stack_main.cpp) starts the stack and exports:
-//   BASE_URL, SIM_URL, APP_JWT (user "browser-user"), APP_DEEP_LINK, AMO_STACK_DIR
+//   BASE_URL, SIM_URL, APP_JWT (user "browser-user"), APP_DEEP_LINK, AMO_STACK_DIR,
+//   STACK_CONTROL (a unix socket: "restart-server [NAME=VALUE …]" → "ok")
 // Optional: AMO_BROWSER_ARTIFACTS (screenshots; default tests/browser/artifacts),
 //           CHROMIUM_PATH (default /usr/bin/chromium).
 //
-// playwright-core is installed here with `npm ci` (from package-lock.json) when node_modules
-// is missing or does not hold the pinned version. No browser is downloaded: the system
-// Chromium is used.
+// playwright-core and axe-core are installed here with `npm ci` (from package-lock.json) when
+// node_modules is missing or does not hold the pinned versions. No browser is downloaded: the
+// system Chromium is used.
 //
 // Every page gets, before any of its scripts run, an init script that
 //   - replaces window.open with a recorder: [url, target] pushed to window.__opened, no navigation;
@@ -22,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,18 +34,22 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 // ---------------------------------------------------------------------------------------
 // Dependencies
 // ---------------------------------------------------------------------------------------
-function ensureDeps() {
-  const pinned = JSON.parse(fs.readFileSync(path.join(HERE, 'package.json'), 'utf8')).dependencies['playwright-core'];
-  let installed = null;
+function installedVersion(name) {
   try {
-    installed = JSON.parse(
-      fs.readFileSync(path.join(HERE, 'node_modules', 'playwright-core', 'package.json'), 'utf8'),
-    ).version;
+    return JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', name, 'package.json'), 'utf8')).version;
   } catch {
-    installed = null;
+    return null;
   }
-  if (installed === pinned) return;
-  console.log(`# playwright-core ${installed ?? 'missing'} (want ${pinned}): npm ci in ${HERE}`);
+}
+
+function ensureDeps() {
+  const pinned = JSON.parse(fs.readFileSync(path.join(HERE, 'package.json'), 'utf8')).dependencies;
+  const stale = Object.entries(pinned)
+    .map(([name, want]) => [name, want, installedVersion(name)])
+    .filter(([, want, have]) => have !== want);
+  if (stale.length === 0) return;
+  const what = stale.map(([name, want, have]) => `${name} ${have ?? 'missing'} (want ${want})`).join(', ');
+  console.log(`# ${what}: npm ci in ${HERE}`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], {
     cwd: HERE,
@@ -57,6 +64,20 @@ function ensureDeps() {
 
 ensureDeps();
 const { chromium } = await import('playwright-core');
+
+// axe-core goes into the audited page with page.evaluate (CDP Runtime.evaluate of its source),
+// not with addScriptTag and not with bypassCSP:
+//   - addScriptTag adds a <script> element, which the page's Content-Security-Policy refuses
+//     (script-src is the hash of the page's one script) — the audit would not run, and the
+//     monitors would (rightly) fail the case on the CSP violation;
+//   - bypassCSP switches the policy off for the whole context, so the audit would judge a
+//     page no phone sees: a style the shipped CSP blocks (e.g. a stale style hash) would
+//     still apply there, and an unstyled page on the phone would pass the audit.
+// Runtime.evaluate is not subject to the page's CSP and adds nothing to the document, so the
+// audit sees the page exactly as shipped, under its own policy; every case still fails on any
+// CSP violation or console error, which also proves the injection did not trip the policy.
+const AXE_SOURCE = fs.readFileSync(path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+const AXE_VERSION = installedVersion('axe-core');
 
 // ---------------------------------------------------------------------------------------
 // Environment
@@ -74,6 +95,7 @@ const BASE_URL = requireEnv('BASE_URL').replace(/\/+$/, '');
 const SIM_URL = requireEnv('SIM_URL').replace(/\/+$/, '');
 const APP_JWT = requireEnv('APP_JWT');
 const DEEP_LINK = process.env.APP_DEEP_LINK || 'foryoure://amo-crm/callback';
+const STACK_CONTROL = requireEnv('STACK_CONTROL');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(process.env.AMO_BROWSER_ARTIFACTS || path.join(HERE, 'artifacts'));
 fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -183,6 +205,35 @@ async function simReset() {
   assert.equal(res.status, 200, '/_sim/reset');
 }
 
+async function simKnobs(knobs) {
+  const res = await fetch(`${SIM_URL}/_sim/knobs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(knobs),
+  });
+  assert.equal(res.status, 200, `/_sim/knobs ${JSON.stringify(knobs)}: ${await res.text()}`);
+}
+
+// One request line to with_stack's control socket; resolves with its one-line answer.
+function stackControl(line) {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(STACK_CONTROL);
+    let answer = '';
+    sock.setEncoding('utf8');
+    sock.setTimeout(120_000, () => sock.destroy(new Error(`no answer from ${STACK_CONTROL} to: ${line}`)));
+    sock.on('connect', () => sock.write(`${line}\n`));
+    sock.on('data', (d) => (answer += d));
+    sock.on('end', () => resolve(answer.trim()));
+    sock.on('error', reject);
+  });
+}
+
+// amo-connect restarted with these variables on top of the stack's environment ({}: as started).
+async function restartServer(env = {}) {
+  const line = ['restart-server', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ');
+  assert.equal(await stackControl(line), 'ok', `with_stack: ${line}`);
+}
+
 // Runs before any script of every document (main world). CSP does not apply to it.
 const INIT_SCRIPT = `(() => {
   const report = (kind, data) => {
@@ -277,8 +328,8 @@ async function openPhone({ acceptLanguage } = {}) {
 
 // Chromium logs every non-2xx response as a console error "Failed to load resource: the
 // server responded with a status of N (…)". Two such lines are not page errors:
-//   - the main document itself, when it is a callback error page: SPEC §4 wants status 400/502
-//     there, and each case asserts that status on the response;
+//   - the main document itself, when it is a callback error page: docs/openapi.yaml wants
+//     status 400/502 there, and each case asserts that status on the response;
 //   - the browser's own /favicon.ico probe (the simulator has no favicon).
 // Anything else (a sub-resource failing, a script error, …) still fails the case.
 function isExpectedNetworkLog(text, url, mon) {
@@ -390,10 +441,88 @@ async function tapAndGetLink(page, mon, btn) {
   return link;
 }
 
+// Through the simulator's consent page: auth-url → consent → Allow or Deny → the callback
+// page. Returns the state.
+async function consentFlow(page, decision) {
+  const { url, state } = await authUrl();
+  const consent = await page.goto(url);
+  assert.equal(consent.status(), 200, 'consent page status');
+  await Promise.all([page.waitForURL(/\/amo-crm\/callback\?/), page.locator(`#${decision}`).click()]);
+  await page.waitForLoadState('load');
+  return state;
+}
+
 async function shot(page, name) {
   const file = path.join(ARTIFACTS, name);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+// ---------------------------------------------------------------------------------------
+// Accessibility (axe-core; see AXE_SOURCE for how it gets into the page)
+// ---------------------------------------------------------------------------------------
+// axe.run over the whole document with axe's default rules: WCAG 2.0/2.1/2.2 A and AA plus
+// axe's best practices (AAA and experimental rules are off by default). Returns the
+// violations and incomplete results (rule, impact, nodes), the ids of the rules that passed,
+// and what the color-contrast rule measured for each text element it checked.
+async function axeRun(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    await page.evaluate(`${AXE_SOURCE}\n;undefined`);
+  }
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document);
+    const brief = (list) =>
+      list.map((rule) => ({
+        id: rule.id,
+        impact: rule.impact,
+        help: rule.help,
+        nodes: rule.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+      }));
+    const contrast = [];
+    for (const kind of ['passes', 'violations', 'incomplete']) {
+      for (const rule of r[kind].filter((x) => x.id === 'color-contrast')) {
+        for (const n of rule.nodes) {
+          const check = [...n.any, ...n.all, ...n.none].find((c) => c.id === 'color-contrast');
+          const d = (check && check.data) || {};
+          contrast.push({ kind, target: n.target.join(' '), fg: d.fgColor, bg: d.bgColor, ratio: d.contrastRatio, fontSize: d.fontSize, fontWeight: d.fontWeight });
+        }
+      }
+    }
+    contrast.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+    return { violations: brief(r.violations), incomplete: brief(r.incomplete), passes: r.passes.map((x) => x.id), contrast };
+  });
+}
+
+const LANGS = ['en', 'uk', 'ru'];
+// Every page the callback renders (render/pages.cpp: the success page and one per error code).
+const CALLBACK_PAGES = ['success', 'access_denied', 'missing_code', 'invalid_state', 'invalid_client',
+  'invalid_referer', 'account_not_allowed', 'exchange_failed'];
+// What the color-contrast rule must measure on every page: "fg on bg ratio" (axe cuts the
+// WCAG ratio to two decimals, e.g. 5.568… → 5.56). AA wants 4.5 for this text (16–18px,
+// weight 500: not "large").
+const HEADING_CONTRAST = { success: '#2e7d32 on #ffffff 5.12', error: '#c62828 on #ffffff 5.62' };
+const MESSAGE_CONTRAST = '#666666 on #ffffff 5.74';
+const BUTTON_CONTRAST = '#0066cc on #ffffff 5.56';
+
+const audited = []; // "page/lang" of every callback page that passed assertAccessible in i and j
+
+// Audits the page in front of `page`; fails on any violation, on anything axe could not decide,
+// and unless the contrast of exactly the page's four text elements was measured as designed.
+async function assertAccessible(page, name, lang) {
+  const r = await axeRun(page);
+  const n = r.violations.reduce((sum, v) => sum + v.nodes.length, 0);
+  console.log(`    axe ${name} (${lang}): ${r.violations.length} violations (${n} nodes), ${r.passes.length} rules passed, ${r.incomplete.length} incomplete`);
+  assert.deepEqual(r.violations, [], `axe: no violations on ${name} (${lang})`);
+  assert.deepEqual(r.incomplete, [], `axe: nothing left undecided on ${name} (${lang})`);
+  const kind = name === 'success' ? 'success' : 'error';
+  const measured = r.contrast.map((c) => `${c.kind} ${c.target}: ${c.fg} on ${c.bg} ${c.ratio}`);
+  const expected = [
+    `passes #return: ${BUTTON_CONTRAST}`, // the button
+    `passes h1: ${HEADING_CONTRAST[kind]}`, // the title
+    `passes p:nth-child(2): ${MESSAGE_CONTRAST}`, // the explanation
+    `passes p:nth-child(3): ${MESSAGE_CONTRAST}`, // the prompt
+  ];
+  assert.deepEqual(measured, expected, `axe color-contrast on ${name} (${lang})`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -435,8 +564,6 @@ console.log(`# artifacts: ${ARTIFACTS}`);
 // ---------------------------------------------------------------------------------------
 // Cases
 // ---------------------------------------------------------------------------------------
-let flowTokenExchanges = null; // token_authorization_code after case a
-
 await test('a. full flow: auth-url → consent → Allow → success page → Return to App', async (open) => {
   await simReset();
   const before = await api('GET', 'status');
@@ -489,9 +616,8 @@ await test('a. full flow: auth-url → consent → Allow → success page → Re
   assert.equal(c.token_errors, 0, 'no token errors');
   assert.equal(c.consent_pages, 1, 'one consent page');
   assert.equal(c.consent_decisions, 1, 'one consent decision');
-  flowTokenExchanges = c.token_authorization_code;
 
-  // SPEC: reloading a success page shows success again and does not call amoCRM twice.
+  // docs/openapi.yaml: reloading a success page shows success again and does not call amoCRM twice.
   const reloaded = await page.reload();
   await assertPageHeaders(reloaded, 200);
   await assertPage(page, {
@@ -512,6 +638,8 @@ await test('b. Deny on the consent page → access_denied error page', async (op
   const { url, state } = await authUrl();
   const { page, mon } = await open();
   await page.goto(url);
+  // The counters around this case's own Deny, whatever earlier cases did (or failed to do).
+  const before = await simCounters();
   await Promise.all([page.waitForURL(/\/amo-crm\/callback\?/), page.locator('#deny').click()]);
   await page.waitForLoadState('load');
   assert.equal(new URL(page.url()).searchParams.get('error'), 'access_denied', 'the simulator sent error=access_denied');
@@ -529,8 +657,10 @@ await test('b. Deny on the consent page → access_denied error page', async (op
   const link = await tapAndGetLink(page, mon, btn);
   assert.equal(link, `${DEEP_LINK}?error=access_denied&state=${serverUrlEncode(state)}`, 'access_denied deep link');
 
-  const c = await simCounters();
-  if (flowTokenExchanges !== null) assert.equal(c.token_authorization_code, flowTokenExchanges, 'Deny: no token exchange');
+  const after = await simCounters();
+  assert.equal(after.consent_decisions, before.consent_decisions + 1, 'Deny: the simulator took exactly this decision');
+  assert.equal(after.token_authorization_code, before.token_authorization_code, 'Deny: no token exchange');
+  assert.equal(after.token_errors, before.token_errors, 'Deny: no rejected token request');
   assertClean(mon, 'deny');
 });
 
@@ -635,6 +765,107 @@ await test('g. CSP is enforced and violations are detected (self-check of the mo
     `the securitypolicyviolation event (script-src) was reported: ${JSON.stringify(mon.csp)}`);
   assert.ok(mon.csp.some((m) => m.startsWith('console') && /content.security.policy/i.test(m)),
     `the console CSP message was seen: ${JSON.stringify(mon.csp)}`);
+});
+
+await test(`h. axe-core ${AXE_VERSION} runs under the page's CSP and catches low contrast (self-check)`, async (open) => {
+  const { page, mon } = await open();
+  const res = await page.goto(`${BASE_URL}/api/amo-crm/callback?state=x`);
+  await assertPageHeaders(res, 400);
+  await assertAccessible(page, 'missing_code', 'en');
+  // The pre-fix colours, set through the CSSOM (which the CSP allows): the red title and the
+  // #007AFF button text must come back as color-contrast violations, with their ratios.
+  await page.evaluate(() => {
+    document.querySelector('main .status').style.color = '#f44336';
+    document.getElementById('return').style.color = '#007AFF';
+  });
+  const r = await axeRun(page);
+  assert.deepEqual(r.violations.map((v) => v.id), ['color-contrast'], `violations: ${JSON.stringify(r.violations)}`);
+  assert.deepEqual(
+    r.contrast.filter((c) => c.kind === 'violations').map((c) => `${c.target}: ${c.fg} on ${c.bg} ${c.ratio}`),
+    ['#return: #007aff on #ffffff 4.01', 'h1: #f44336 on #ffffff 3.68'],
+    'the old colours fail with their WCAG ratios',
+  );
+  assert.equal(await page.evaluate(() => document.scripts.length), 1, 'axe added no <script> to the page');
+  assertClean(mon, 'axe self-check');
+});
+
+// Every callback page, through the real stack, in one language on the phone.
+async function auditCallbackPages(page, mon, lang, names) {
+  const direct = {
+    missing_code: ['?state=x', 'error=missing_code&state=x'],
+    invalid_state: ['?code=abc&state=unknown', 'error=invalid_state&state=unknown'],
+    invalid_client: ['?code=abc&state=x&client_id=another-integration', 'error=invalid_client&state=x'],
+    invalid_referer: ['?code=abc&state=x&referer=evil.example.com', 'error=invalid_referer&state=x'],
+  };
+  for (const name of names) {
+    let link;
+    let status = 400;
+    if (name === 'success') {
+      const state = await consentFlow(page, 'allow');
+      status = 200;
+      link = `${DEEP_LINK}?success=true&state=${serverUrlEncode(state)}`;
+    } else if (name === 'access_denied') {
+      const state = await consentFlow(page, 'deny');
+      link = `${DEEP_LINK}?error=access_denied&state=${serverUrlEncode(state)}`;
+    } else if (name === 'account_not_allowed') {
+      const state = await consentFlow(page, 'allow'); // the server must be restricted to another account
+      link = `${DEEP_LINK}?error=account_not_allowed&state=${serverUrlEncode(state)}`;
+    } else if (name === 'exchange_failed') {
+      // amoCRM rejects the code once: the real way to this page.
+      const before = await simCounters();
+      await simKnobs({ fail_next: { endpoint: 'token', status: 400, count: 1 } });
+      let state;
+      try {
+        state = await consentFlow(page, 'allow');
+      } finally {
+        await simKnobs({ fail_next: null });
+      }
+      const after = await simCounters();
+      assert.equal(after.injected_failures, before.injected_failures + 1, 'exchange_failed: the injected token failure was used');
+      status = 502;
+      link = `${DEEP_LINK}?error=exchange_failed&state=${serverUrlEncode(state)}`;
+    } else {
+      const [query, linkQuery] = direct[name];
+      await page.goto(`${BASE_URL}/api/amo-crm/callback${query}`);
+      link = `${DEEP_LINK}?${linkQuery}`;
+    }
+    const res = callbackResponse(mon);
+    assert.equal((await res.request().allHeaders())['accept-language'], lang, `${name}: the browser sent Accept-Language ${lang}`);
+    await assertPageHeaders(res, status);
+    assert.equal(await page.getAttribute('html', 'lang'), lang, `${name}: <html lang>`);
+    assert.equal(await page.getAttribute('#return', 'data-link'), link, `${name}: the page's deep link`);
+    await assertAccessible(page, name, lang);
+    audited.push(`${name}/${lang}`);
+  }
+}
+
+const UNRESTRICTED_PAGES = CALLBACK_PAGES.filter((p) => p !== 'account_not_allowed');
+for (const lang of LANGS) {
+  await test(`i. axe: ${UNRESTRICTED_PAGES.length} callback pages in ${lang}, no violations`, async (open) => {
+    const { page, mon } = await open({ acceptLanguage: lang });
+    await auditCallbackPages(page, mon, lang, UNRESTRICTED_PAGES);
+    assertClean(mon, `axe ${lang}`);
+  });
+}
+
+await test('j. axe: account_not_allowed (server restricted to another amoCRM account) in en, uk, ru', async (open) => {
+  await restartServer({ AMO_ACCOUNT_ID: '1' }); // the simulator's account is 31920194
+  try {
+    for (const lang of LANGS) {
+      const phone = await open({ acceptLanguage: lang });
+      await auditCallbackPages(phone.page, phone.mon, lang, ['account_not_allowed']);
+      assertClean(phone.mon, `axe account_not_allowed ${lang}`);
+      await phone.close();
+    }
+  } finally {
+    await restartServer();
+  }
+});
+
+await test('k. axe covered every callback page in every language', async () => {
+  const want = CALLBACK_PAGES.flatMap((p) => LANGS.map((l) => `${p}/${l}`)).sort();
+  assert.deepEqual([...audited].sort(), want, 'pages × languages audited with 0 violations, each once');
+  console.log(`    ${want.length} pages × languages (${CALLBACK_PAGES.length} × ${LANGS.length}) audited, 0 violations`);
 });
 
 // ---------------------------------------------------------------------------------------

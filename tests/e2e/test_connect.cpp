@@ -1,4 +1,4 @@
-// The connect flow (SPEC §4): auth-url, every callback branch, exchange-code, both
+// The connect flow (docs/API.md): auth-url, every callback branch, exchange-code, both
 // disconnects, hostile input, tokens at rest.
 #include <boost/test/unit_test.hpp>
 
@@ -231,9 +231,37 @@ BOOST_FIXTURE_TEST_CASE(disconnect_by_user_and_by_hook, Fresh) {
     BOOST_TEST(error_code(bad) == "unauthorized");
   }
   BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE user_id = 'dc-2'") == "1");
-  auto ok = http_get(hook + "?client_uuid=" + cid + "&account_id=31920194&signature=" + good);
+  const std::string hook_url =
+      hook + "?client_uuid=" + cid + "&account_id=31920194&signature=" + good;
+  // A validly signed hook replayed while amoCRM still honours the tokens changes nothing.
+  // (Connections of earlier tests hold tokens the reset simulator forgot: out of the way.)
+  s.pg->psql("DELETE FROM amo_connection WHERE account_id = 31920194 AND user_id <> 'dc-2'");
+  const std::string before = s.pg->psql(
+      "SELECT encode(access_token_enc, 'hex') || token_version FROM amo_connection WHERE "
+      "user_id = 'dc-2'");
+  auto ignored = [&] {
+    auto m = http_get(s.base + "/metrics");
+    const std::string key = "amo_hook_connections_total{outcome=\"ignored\"} ";
+    auto at = m.body.find(key);
+    BOOST_REQUIRE(at != std::string::npos);
+    return std::stoll(m.body.substr(at + key.size()));
+  };
+  const int64_t ignored_before = ignored();
+  auto replay = http_get(hook_url);
+  BOOST_TEST(replay.status == 200);
+  BOOST_TEST(body_json(replay)["data"]["disconnected"].GetInt() == 0);
+  BOOST_TEST(s.pg->psql("SELECT encode(access_token_enc, 'hex') || token_version FROM "
+                        "amo_connection WHERE user_id = 'dc-2'") == before);
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'hook_ignored' AND "
+                        "user_id = 'dc-2'") == "1");
+  BOOST_TEST(ignored() == ignored_before + 1);
+  // The integration really removed in amoCRM: its tokens stop working, the hook removes.
+  sim_post(s, "/_sim/uninstall");
+  int64_t connected =
+      std::stoll(s.pg->psql("SELECT count(*) FROM amo_connection WHERE account_id = 31920194"));
+  auto ok = http_get(hook_url);
   BOOST_TEST(ok.status == 200);
-  BOOST_TEST(body_json(ok)["data"]["disconnected"].GetInt() >= 1);
+  BOOST_TEST(body_json(ok)["data"]["disconnected"].GetInt() == connected);
   BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE account_id = 31920194") == "0");
   BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_audit_log WHERE event = 'hook_disconnect' AND "
                         "user_id = 'dc-2'") == "1");

@@ -1,4 +1,4 @@
-// Token lifecycle and CRM data (SPEC §4–§5) against two `amo-connect serve` processes
+// Token lifecycle and CRM data (docs/API.md) against two `amo-connect serve` processes
 // behind one nginx upstream, so locks and rate limits are proven across processes.
 #include <atomic>
 #include <boost/test/unit_test.hpp>

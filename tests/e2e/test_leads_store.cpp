@@ -339,16 +339,26 @@ BOOST_FIXTURE_TEST_CASE(a_gone_connection_empties_the_store_and_answers_409, Fre
   BOOST_TEST(error_code(other) == "amo_unavailable");
   BOOST_TEST(leads_calls() == calls + 2);
 
-  // The amoCRM hook removes every connection of the account, and their stored answers.
+  // amoCRM's hook: a replay (the tokens still work) keeps the connection and its answers;
+  // once the integration is really removed, every connection of the account goes, and
+  // every stored answer with it.
   connect_user(ls(), "st-hook");
   BOOST_REQUIRE_EQUAL(get("st-hook", "/leads?limit=5").status, 200);
   BOOST_TEST(store_count("st-hook") == "1");
   const std::string cid = ls().env.at("AMO_CLIENT_ID");
   const std::string sig = amo::crypto::hex(
       amo::crypto::hmac_sha256(ls().env.at("AMO_CLIENT_SECRET"), cid + "|31920194"));
-  auto hook = http_get(ls().api("/disconnect", 1) + "?client_uuid=" + cid +
-                       "&account_id=31920194&signature=" + sig);
+  const std::string hook_url =
+      ls().api("/disconnect", 1) + "?client_uuid=" + cid + "&account_id=31920194&signature=" + sig;
+  auto replay = http_get(hook_url);
+  BOOST_TEST(replay.status == 200);
+  BOOST_TEST(store_count("st-hook") == "1");
+  BOOST_TEST(get("st-hook", "/leads?limit=5").status == 200);
+  sim_post(ls(), "/_sim/uninstall");
+  auto hook = http_get(hook_url);
   BOOST_TEST(hook.status == 200);
+  BOOST_TEST(body_json(hook)["data"]["disconnected"].GetInt() >= 1);
+  BOOST_TEST(ls().pg->psql("SELECT count(*) FROM amo_connection") == "0");
   BOOST_TEST(ls().pg->psql("SELECT count(*) FROM amo_response_store") == "0");
   auto gone = get("st-hook", "/leads?limit=5");
   BOOST_TEST(gone.status == 409);

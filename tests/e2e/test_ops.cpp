@@ -1,8 +1,14 @@
 // Operations inside the server: graceful shutdown, key rotation, metrics format, and no
-// secret in any log line of a full run.
+// secret in any log line of a full run; refresh-due runs and the alert rules' metrics in
+// /metrics.
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <ctime>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "crypto/crypto.hpp"
@@ -19,6 +25,34 @@ Stack& ops_stack() {
   }
   return *s;
 }
+
+std::string scrape(Stack& s) {
+  auto m = http_get(s.base + "/metrics");
+  BOOST_REQUIRE_EQUAL(m.status, 200);
+  return m.body;
+}
+
+// The value of the sample `series` (name and labels exactly as exported), "" when absent.
+std::string sample(const std::string& body, const std::string& series) {
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(series + " ", 0) == 0) return line.substr(series.size() + 1);
+  return "";
+}
+
+bool has_family(const std::string& body, const std::string& name) {
+  return body.find("# TYPE " + name + " ") != std::string::npos;
+}
+
+// Runs `amo-connect refresh-due` as its systemd unit does, and checks its summary line.
+void refresh_due(Stack& s, const std::string& expect_out, int expect_rc) {
+  std::string out;
+  int rc = run({bin_path("amo-connect"), "refresh-due"}, &out, s.env);
+  BOOST_TEST(rc == expect_rc, out);
+  BOOST_TEST(out.find(expect_out) != std::string::npos, out);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(ops)
@@ -194,6 +228,148 @@ BOOST_AUTO_TEST_CASE(amocrm_unreachable) {
   // The state was given back after the transient failure: the same link works now.
   BOOST_TEST(http_get(callback_url(s, g.code, state, g.referer)).status == 200);
   BOOST_TEST(http_get(s.api("/test"), {s.auth("ops-down")}).status == 200);
+}
+
+// refresh-due runs in a process of its own (systemd timer): each run is recorded in
+// PostgreSQL, and the serving process exports the last ones and the connections awaiting
+// re-authorization, read at scrape time.
+BOOST_AUTO_TEST_CASE(refresh_due_runs_and_needs_reauth_in_metrics) {
+  auto& s = ops_stack();
+  s.sim_reset();
+  s.pg->psql("DELETE FROM amo_job_run");
+  s.pg->psql("DELETE FROM amo_connection");  // the counts below are then exact
+  for (auto u : {"ops-due-1", "ops-due-2", "ops-due-3", "ops-due-4"}) connect_user(s, u);
+  auto due = [&](const std::string& users) {
+    s.pg->psql(
+        "UPDATE amo_connection SET last_refresh_at = now() - interval '40 days' WHERE "
+        "user_id IN (" +
+        users + ")");
+  };
+
+  auto m = scrape(s);
+  BOOST_TEST(sample(m, "amo_db_up") == "1");
+  BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "0");
+  BOOST_TEST(!has_family(m, "amo_refresh_due_last_success_timestamp_seconds"));
+  BOOST_TEST(!has_family(m, "amo_refresh_due_last_run_timestamp_seconds"));
+
+  // A run in which every refresh succeeds.
+  due("'ops-due-1'");
+  int64_t before = std::time(nullptr);
+  refresh_due(s, "1 due, 1 refreshed, 0 failed", 0);
+  int64_t after = std::time(nullptr);
+  m = scrape(s);
+  std::string success = sample(m, "amo_refresh_due_last_success_timestamp_seconds");
+  BOOST_REQUIRE(!success.empty());
+  BOOST_TEST(std::stoll(success) >= before);
+  BOOST_TEST(std::stoll(success) <= after);
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_timestamp_seconds") == success);
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"due\"}") == "1");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"refreshed\"}") == "1");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"failed\"}") == "0");
+  BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "0");
+
+  // amoCRM rejects every refresh token: the run fails, and the three connections it found
+  // due now wait for their users to connect again.
+  sim_post(s, "/_sim/revoke-refresh");
+  due("'ops-due-2', 'ops-due-3', 'ops-due-4'");
+  before = std::time(nullptr);
+  refresh_due(s, "3 due, 0 refreshed, 3 failed", 1);
+  after = std::time(nullptr);
+  m = scrape(s);
+  BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "3");
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE needs_reauth") == "3");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_success_timestamp_seconds") == success);
+  std::string last = sample(m, "amo_refresh_due_last_run_timestamp_seconds");
+  BOOST_REQUIRE(!last.empty());
+  BOOST_TEST(std::stoll(last) >= before);
+  BOOST_TEST(std::stoll(last) <= after);
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"due\"}") == "3");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"refreshed\"}") == "0");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"failed\"}") == "3");
+  BOOST_TEST(s.pg->psql("SELECT count(*), count(*) FILTER (WHERE ok), sum(due), sum(refreshed), "
+                        "sum(failed) FROM amo_job_run WHERE job = 'refresh-due'") == "2|1|4|1|3");
+}
+
+// Without the database /metrics still answers: amo_db_up 0, the database's gauges left out.
+BOOST_AUTO_TEST_CASE(metrics_without_the_database) {
+  auto& s = ops_stack();
+  s.pg->stop();
+  auto m = http_get(s.base + "/metrics");
+  s.pg->start();
+  BOOST_REQUIRE_EQUAL(m.status, 200);
+  BOOST_TEST(sample(m.body, "amo_db_up") == "0");
+  BOOST_TEST(!sample(m.body, "amo_db_pool_size").empty());
+  for (auto name :
+       {"amo_connections_needs_reauth", "amo_refresh_due_last_success_timestamp_seconds",
+        "amo_refresh_due_last_run_timestamp_seconds"})
+    BOOST_TEST_CONTEXT(name) { BOOST_TEST(!has_family(m.body, name)); }
+  std::string path = s.dir + "/metrics-nodb.txt";
+  {
+    std::ofstream f(path);
+    f << m.body;
+  }
+  std::string out;
+  BOOST_TEST(run({"bash", "-c", "promtool check metrics < " + path}, &out) == 0, out);
+  bool back = false;
+  for (int i = 0; i < 200 && !back; ++i) {
+    back = sample(scrape(s), "amo_db_up") == "1";
+    if (!back) sleep_ms(50);
+  }
+  BOOST_TEST(back);
+}
+
+// Every metric that contrib/prometheus/amo-connect.rules.yml reads is exported by the
+// service, with the labels the rules select on; a renamed metric would silence an alert.
+BOOST_AUTO_TEST_CASE(rules_use_exported_metrics) {
+  auto& s = ops_stack();
+  s.sim_reset();
+  connect_user(s, "ops-rules");
+  http_get(s.api("/leads"), {s.auth("ops-rules")});
+  s.pg->psql("UPDATE amo_connection SET last_refresh_at = now()");
+  refresh_due(s, "0 due, 0 refreshed, 0 failed", 0);  // a success on record
+  auto m = scrape(s);
+
+  // The text of every `expr:` (continuation lines are indented deeper than the key).
+  std::istringstream in(read_file(src_path("contrib/prometheus/amo-connect.rules.yml")));
+  std::string line, exprs;
+  size_t expr_indent = std::string::npos;
+  while (std::getline(in, line)) {
+    size_t ind = line.find_first_not_of(' ');
+    if (ind == std::string::npos) continue;
+    if (line.compare(ind, 5, "expr:") == 0) {
+      expr_indent = ind;
+      exprs += line.substr(ind + 5) + "\n";
+    } else if (expr_indent != std::string::npos && ind > expr_indent) {
+      exprs += line + "\n";
+    } else {
+      expr_indent = std::string::npos;
+    }
+  }
+  // Identifiers: metric names start with amo_; recording rules (job:amo_...) have colons.
+  static const std::regex kIdent(R"([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?)");
+  static const std::regex kMatcher(R"(([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=))");
+  std::map<std::string, std::set<std::string>> used;  // metric → label names selected on
+  for (std::sregex_iterator it(exprs.begin(), exprs.end(), kIdent), end; it != end; ++it) {
+    std::string tok = it->str();
+    std::string name = tok.substr(0, tok.find('{'));
+    if (name.rfind("amo_", 0) != 0 || name.find(':') != std::string::npos) continue;
+    auto& labels = used[name];
+    std::string sel = (*it)[1].str();
+    for (std::sregex_iterator l(sel.begin(), sel.end(), kMatcher); l != end; ++l)
+      labels.insert((*l)[1].str());
+  }
+  BOOST_TEST_MESSAGE("metrics in the rules: " << used.size());
+  BOOST_REQUIRE(used.size() >= 5u);
+  BOOST_TEST(used.count("amo_refresh_due_last_success_timestamp_seconds") == 1u);
+  BOOST_TEST(used.count("amo_connections_needs_reauth") == 1u);
+  for (auto& [name, labels] : used) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(has_family(m, name), name << " has no # TYPE line in /metrics");
+      for (auto& label : labels)  // names are [a-z0-9_]: nothing to escape
+        BOOST_TEST(std::regex_search(m, std::regex("\n" + name + "\\{([^}]*,)?" + label + "=\"")),
+                   name << " has no sample with the label " << label);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -176,6 +176,7 @@ if have nginx && have openssl && have curl; then
   sed -e "s#/etc/letsencrypt/live/$host/fullchain.pem#$n/cert.pem#" \
       -e "s#/etc/letsencrypt/live/$host/privkey.pem#$n/key.pem#" \
       -e "s#include /etc/nginx/snippets/amo-connect.locations.conf;#include $src/nginx/amo-connect.locations.conf;#" \
+      -e "s#include /etc/nginx/snippets/amo-connect.http.conf;#include $src/nginx/amo-connect.http.conf;#" \
       -e "s#/var/log/nginx/#$n/log/#" \
       -e "s#/var/www/letsencrypt#$n/acme#" \
       "$src/nginx/amo-connect.conf" >"$n/site.conf"
@@ -289,6 +290,34 @@ CONF
     check "body over 128k → JSON 413 payload_too_large from nginx (got $st)" \
       test "$st" = 413 -a "$(grep -c '"code":"payload_too_large"' "$n/big.body")" = 1
 
+    # nginx's own errors on the TLS server (the e2e suite nginx_errors covers the rest
+    # through the test stack): the JSON shape, over HTTP/1.1 and HTTP/2.
+    # json_error NAME GOT WANT CODE: the answer NAME had status GOT = WANT, application/json,
+    # the JSON error CODE, X-Request-Id and Cache-Control: no-store.
+    json_error() {
+      test "$2" = "$3" -a "$(hdr "$1" content-type)" = application/json \
+        -a "$(grep -c "^{\"success\":false,\"error\":{\"code\":\"$4\",\"message\":\"[^\"]*\"}}\$" "$n/$1.body")" = 1 \
+        -a -n "$(hdr "$1" x-request-id)" -a "$(hdr "$1" cache-control)" = no-store
+    }
+    big=$(head -c 20000 /dev/zero | tr '\0' a)
+    st=$(req big_h1 --http1.1 -H "X-Big: $big" "$https/api/amo-crm/status")
+    check "HTTP/1.1, a 20 kB header → JSON 431 header_too_large (got $st)" json_error big_h1 "$st" 431 header_too_large
+    # HTTP/2 has no answer for a header field over the buffer size: nginx ends the
+    # connection (GOAWAY ENHANCE_YOUR_CALM), and logs status 0.
+    st=$(req big_h2 --http2 -H "X-Big: $big" "$https/api/v1/integrations/amo-crm/status")
+    check "HTTP/2, a 20 kB header → the connection ends, no answer, no page (got $st)" \
+      test "$st" = 000curl-failed -a ! -s "$n/big_h2.body"
+    st=$(req many_h2 --http2 -H "X-A: ${big:0:7000}" -H "X-B: ${big:0:7000}" -H "X-C: ${big:0:7000}" \
+      "$https/api/v1/integrations/amo-crm/status")
+    check "HTTP/2, 21 kB of headers in 7 kB fields are passed on (502 without a service) (got $st)" \
+      json_error many_h2 "$st" 502 service_unavailable
+    st=$(req long_query --http1.1 "$https/api/amo-crm/callback?state=$(head -c 10000 /dev/zero | tr '\0' q)")
+    check "HTTP/1.1, a 10 kB query → JSON 414 uri_too_long (got $st)" json_error long_query "$st" 414 uri_too_long
+    st=$(req trace_h2 --http2 -X TRACE "$https/api/amo-crm/status")
+    check "HTTP/2, TRACE → JSON 405 method_not_allowed (got $st)" json_error trace_h2 "$st" 405 method_not_allowed
+    st=$(req plain_to_tls "http://$host:$p443/api/amo-crm/status")
+    check "plain HTTP to the TLS port → JSON 400 bad_request (got $st)" json_error plain_to_tls "$st" 400 bad_request
+
     # The access log: JSON lines, the request id, never the query string.
     st=$(req cb "$https/api/v1/integrations/amo-crm/callback?code=SECRETCODE4711&state=SECRETSTATE0815")
     rid=$(hdr cb x-request-id)
@@ -350,6 +379,8 @@ if have cmake && [ -f "$build/cmake_install.cmake" ]; then
     expected=(
       usr/bin/amo-connect
       usr/share/amo-connect/sql/001_schema.sql
+      usr/share/amo-connect/sql/002_hosts_and_state_outcome.sql
+      usr/share/amo-connect/sql/003_job_runs.sql
       usr/share/amo-connect/sql/grants.sql
       usr/lib/systemd/system/amo-connect.socket
       usr/lib/systemd/system/amo-connect.service
@@ -361,6 +392,8 @@ if have cmake && [ -f "$build/cmake_install.cmake" ]; then
       usr/share/doc/amo-connect/examples/amo-connect.env.example
       usr/share/doc/amo-connect/examples/nginx/amo-connect.conf
       usr/share/doc/amo-connect/examples/nginx/amo-connect.locations.conf
+      usr/share/doc/amo-connect/examples/nginx/amo-connect.http.conf
+      usr/share/doc/amo-connect/examples/prometheus/amo-connect.rules.yml
     )
     for t in "$src"/templates/*.mustache; do expected+=("usr/share/amo-connect/templates/$(basename "$t")"); done
     absent=""
@@ -372,6 +405,8 @@ if have cmake && [ -f "$build/cmake_install.cmake" ]; then
       test "$(unit_value "$dest/usr/lib/systemd/system/amo-connect.service" ExecStart)" = "/usr/bin/amo-connect serve"
     check "the site includes the locations file where OPERATIONS.md puts it" \
       grep -q '^ *include /etc/nginx/snippets/amo-connect.locations.conf;' "$dest/usr/share/doc/amo-connect/examples/nginx/amo-connect.conf"
+    check "the site includes the http-level file where OPERATIONS.md puts it" \
+      grep -q '^include /etc/nginx/snippets/amo-connect.http.conf;' "$dest/usr/share/doc/amo-connect/examples/nginx/amo-connect.conf"
     if DESTDIR="$tmp/dest-local" cmake --install "$build" --prefix /usr/local >"$tmp/install-local.out" 2>&1 \
         && [ "$(unit_value "$tmp/dest-local/usr/local/lib/systemd/system/amo-connect.service" ExecStart)" = "/usr/local/bin/amo-connect serve" ] \
         && [ -x "$tmp/dest-local/usr/local/bin/amo-connect" ]; then

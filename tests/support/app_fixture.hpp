@@ -41,7 +41,9 @@ struct AppFixture {
                            const std::string& query = {});
   std::string token(const std::string& payload) const;
   std::string valid_token(const std::string& user = "user-42") const;
-  http::Response handle(http::Request r, bool too_large = false) { return app.handle(r, too_large); }
+  http::Response handle(http::Request r, bool too_large = false) {
+    return app.handle(r, too_large);
+  }
 };
 
 }  // namespace amo::test

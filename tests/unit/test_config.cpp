@@ -1,4 +1,4 @@
-// Configuration from the environment (SPEC §6): required and optional variables, one clear
+// Configuration from the environment (docs/CONFIGURATION.md): required and optional variables, one clear
 // error line naming the variable, defaults, and `describe()` never showing a secret.
 #include <boost/test/unit_test.hpp>
 #include <map>
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(defaults_per_spec) {
   BOOST_TEST(c.amo_keepalive_days == 30);
   BOOST_TEST(c.amo_rate_limit_rps == 7.0);
   BOOST_TEST(static_cast<int>(c.log_level) == static_cast<int>(LogLevel::kInfo));
-  // README: the extra settings beyond the SPEC.
+  // docs/CONFIGURATION.md: the optional settings.
   BOOST_TEST(c.db_pool_wait_ms == 2000);
   BOOST_TEST(c.amo_rate_limit_max_wait_ms == 5000);
   BOOST_TEST(c.shutdown_grace_s == 20);

@@ -53,8 +53,8 @@ BOOST_AUTO_TEST_CASE(referer_host_check_normalizes) {
 }
 
 BOOST_AUTO_TEST_CASE(configured_hosts_are_normalized) {
-  amo::test::AppFixture f({{"AMO_DOMAIN", "ReForYou.AmoCRM.RU"},
-                           {"AMO_ALLOWED_DOMAINS", "AmoCRM.ru, KOMMO.com"}});
+  amo::test::AppFixture f(
+      {{"AMO_DOMAIN", "ReForYou.AmoCRM.RU"}, {"AMO_ALLOWED_DOMAINS", "AmoCRM.ru, KOMMO.com"}});
   BOOST_TEST(f.cfg.amo_domain == "reforyou.amocrm.ru");
   BOOST_TEST((f.cfg.amo_allowed_domains == std::vector<std::string>{"amocrm.ru", "kommo.com"}));
   BOOST_TEST(allowed_host("X.KOMMO.COM", f.cfg.amo_allowed_domains).value_or("") == "x.kommo.com");
@@ -88,8 +88,8 @@ BOOST_AUTO_TEST_CASE(disconnect_hook_signature_check) {
   std::string flipped = kHookSig;
   flipped[10] = flipped[10] == 'a' ? 'b' : 'a';
   BOOST_TEST((fault_of_hook(f.cfg, kClient, "31920194", flipped) == Fault::kUnauthorized));
-  BOOST_TEST((fault_of_hook(f.cfg, kClient, "31920194", kHookSig.substr(0, 63)) ==
-              Fault::kUnauthorized));
+  BOOST_TEST(
+      (fault_of_hook(f.cfg, kClient, "31920194", kHookSig.substr(0, 63)) == Fault::kUnauthorized));
   BOOST_TEST((fault_of_hook(f.cfg, std::nullopt, "31920194", kHookSig) == Fault::kUnauthorized));
   BOOST_TEST((fault_of_hook(f.cfg, kClient, std::nullopt, kHookSig) == Fault::kUnauthorized));
   BOOST_TEST((fault_of_hook(f.cfg, kClient, "31920194", std::nullopt) == Fault::kUnauthorized));

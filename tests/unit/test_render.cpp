@@ -1,8 +1,11 @@
-// Callback pages (SPEC §4 GET …/callback): language choice, texts, deep links, escaping of
-// hostile input, and the Content-Security-Policy hashes.
+// Callback pages (docs/openapi.yaml, GET /api/amo-crm/callback): language choice, texts, deep
+// links, escaping of hostile input, the Content-Security-Policy hashes, and the colours
+// (WCAG AA contrast of every text colour).
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +49,49 @@ std::string between(const std::string& s, const std::string& open, const std::st
   const size_t b = s.find(close, a + open.size());
   BOOST_REQUIRE_MESSAGE(b != std::string::npos, "missing " << close);
   return s.substr(a + open.size(), b - a - open.size());
+}
+
+// The declarations of the rule `selector { … }` in a style sheet, whitespace-collapsed
+// ("color: #2E7D32;"); fails the test when the rule is absent or not unique.
+std::string css_rule(const std::string& css, const std::string& selector) {
+  const std::string open = selector + " {";
+  size_t a = std::string::npos;
+  for (size_t p = css.find(open); p != std::string::npos; p = css.find(open, p + 1)) {
+    if (p == 0 || css[p - 1] == '\n') {
+      BOOST_REQUIRE_MESSAGE(a == std::string::npos, "rule " << selector << " twice");
+      a = p;
+    }
+  }
+  BOOST_REQUIRE_MESSAGE(a != std::string::npos, "no rule " << selector);
+  const size_t b = css.find('}', a);
+  BOOST_REQUIRE(b != std::string::npos);
+  std::string out;
+  for (char c : css.substr(a + open.size(), b - a - open.size())) {
+    if (c == '\n' || c == ' ') {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// WCAG 2 contrast ratio of two "#rrggbb" / "#rgb" colours (relative luminance, sRGB).
+double contrast(const std::string& a, const std::string& b) {
+  auto luminance = [](std::string hex) {
+    BOOST_REQUIRE(hex.size() == 4 || hex.size() == 7);
+    if (hex.size() == 4) hex = {'#', hex[1], hex[1], hex[2], hex[2], hex[3], hex[3]};
+    double lum = 0;
+    const double weight[3] = {0.2126, 0.7152, 0.0722};
+    for (int i = 0; i < 3; ++i) {
+      const double c = std::stoi(hex.substr(1 + 2 * i, 2), nullptr, 16) / 255.0;
+      lum += weight[i] * (c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4));
+    }
+    return lum;
+  };
+  const double la = luminance(a), lb = luminance(b);
+  return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
 }
 
 // Decodes the five HTML character references that Mustache produces (and fails on any
@@ -145,12 +191,54 @@ BOOST_AUTO_TEST_CASE(success_page_english) {
   BOOST_CHECK(contains(r.html, ">Return to App</button>"));
   BOOST_CHECK(contains(r.html, "<button id=\"return\" type=\"button\""));
   BOOST_CHECK_EQUAL(data_link(r.html), "foryoure://amo-crm/callback?success=true&state=abc123");
-  // The seeds' look.
-  BOOST_CHECK(contains(r.html, "#f5f5f5"));
-  BOOST_CHECK(contains(r.html, "#4CAF50"));
-  BOOST_CHECK(contains(r.html, "#007AFF"));
-  BOOST_CHECK(contains(r.html, "border-radius: 8px"));
-  BOOST_CHECK(contains(r.html, "-apple-system"));
+  BOOST_CHECK(contains(r.html, "<h1 class=\"status success\">✓ Authorization successful!</h1>"));
+  // The seeds' look: grey page, white card, green identity, white button with blue text.
+  const std::string css = between(r.html, "<style>", "</style>");
+  BOOST_CHECK(contains(css_rule(css, "body"), "background: #f5f5f5;"));
+  BOOST_CHECK(contains(css_rule(css, "body"), "font-family: -apple-system, BlinkMacSystemFont,"));
+  BOOST_CHECK(contains(css_rule(css, ".container"), "background: #fff; border-radius: 8px;"));
+  BOOST_CHECK_EQUAL(css_rule(css, ".container:has(.success)"), "border-top: 4px solid #4CAF50;");
+  BOOST_CHECK_EQUAL(css_rule(css, ".success"), "color: #2E7D32;");
+  BOOST_CHECK(contains(css_rule(css, "button"), "color: #0066CC;"));
+  BOOST_CHECK(contains(css_rule(css, "button"), "background: white;"));
+  BOOST_CHECK(contains(css_rule(css, "button"), "border-radius: 8px;"));
+  BOOST_CHECK_EQUAL(css_rule(css, "button:focus-visible"),
+                    "outline: 2px solid #007AFF; outline-offset: 2px;");
+}
+
+// Every text colour on its background meets WCAG 2 AA for normal text (4.5:1; the title is
+// 18px at weight 500, not "large"); the identity colours #4CAF50 / #f44336 only draw the card's
+// top edge and #007AFF the focus ring, which need 3:1 (non-text contrast) against the white card.
+BOOST_AUTO_TEST_CASE(colours_meet_wcag_aa_contrast) {
+  const std::string css =
+      between(pages().success(Lang::kEn, kDeepLink, "s").html, "<style>", "</style>");
+  struct Case {
+    std::string selector, declaration, colour, background;
+    double ratio, minimum;
+  };
+  const std::vector<Case> cases = {
+      {".success", "color: #2E7D32;", "#2E7D32", "#ffffff", 5.13, 4.5},
+      {".error", "color: #C62828;", "#C62828", "#ffffff", 5.62, 4.5},
+      {".message", "color: #666;", "#666", "#ffffff", 5.74, 4.5},
+      {"button", "color: #0066CC;", "#0066CC", "#ffffff", 5.57, 4.5},
+      {"button:active", "background: #f0f0f0;", "#0066CC", "#f0f0f0", 4.88, 4.5},
+      {"body", "color: #333;", "#333", "#f5f5f5", 11.59, 4.5},
+      {".container:has(.success)", "border-top: 4px solid #4CAF50;", "#4CAF50", "#f5f5f5", 2.55, 1},
+      {".container:has(.error)", "border-top: 4px solid #f44336;", "#f44336", "#f5f5f5", 3.38, 1},
+      {"button:focus-visible", "outline: 2px solid #007AFF;", "#007AFF", "#ffffff", 4.02, 3},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.selector) {
+      BOOST_CHECK(contains(css_rule(css, c.selector), c.declaration));
+      const double ratio = contrast(c.colour, c.background);
+      BOOST_CHECK_EQUAL(std::round(ratio * 100) / 100, c.ratio);
+      BOOST_CHECK_GE(ratio, c.minimum);
+    }
+  }
+  // The pre-fix text colours, for the record: each fails AA for this text.
+  BOOST_CHECK_LT(contrast("#4CAF50", "#ffffff"), 4.5);  // 2.78
+  BOOST_CHECK_LT(contrast("#f44336", "#ffffff"), 4.5);  // 3.68
+  BOOST_CHECK_LT(contrast("#007AFF", "#ffffff"), 4.5);  // 4.02
 }
 
 BOOST_AUTO_TEST_CASE(error_pages_title_and_link) {
@@ -173,10 +261,12 @@ BOOST_AUTO_TEST_CASE(error_pages_title_and_link) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.code) {
       const PageResult r = pages().error(Lang::kEn, kDeepLink, c.code, "");
-      BOOST_CHECK(contains(r.html, ">" + c.heading + "</p>"));
-      BOOST_CHECK(contains(r.html, "class=\"status error\""));
+      BOOST_CHECK(contains(r.html, "<h1 class=\"status error\">" + c.heading + "</h1>"));
+      BOOST_CHECK_EQUAL(count(r.html, "<h1"), 1u);
       BOOST_CHECK(!contains(r.html, "class=\"status success\""));
-      BOOST_CHECK(contains(r.html, "#f44336"));
+      const std::string css = between(r.html, "<style>", "</style>");
+      BOOST_CHECK_EQUAL(css_rule(css, ".container:has(.error)"), "border-top: 4px solid #f44336;");
+      BOOST_CHECK_EQUAL(css_rule(css, ".error"), "color: #C62828;");
       BOOST_CHECK(contains(r.html, "Please tap the button below to return to the app:"));
       BOOST_CHECK(contains(r.html, ">Return to App</button>"));
       BOOST_CHECK_EQUAL(data_link(r.html), kDeepLink + "?error=" + c.code);
@@ -350,17 +440,17 @@ BOOST_AUTO_TEST_CASE(texts_in_three_languages) {
     BOOST_TEST_CONTEXT(e.tag) {
       const PageResult ok = pages().success(e.lang, kDeepLink, "s");
       BOOST_CHECK(contains(ok.html, "<html lang=\"" + e.tag + "\">"));
-      BOOST_CHECK(contains(ok.html, ">" + e.ok + "</p>"));
+      BOOST_CHECK(contains(ok.html, ">" + e.ok + "</h1>"));
       BOOST_CHECK(contains(ok.html, ">" + e.connected + "</p>"));
       BOOST_CHECK(contains(ok.html, ">" + e.prompt + "</p>"));
       BOOST_CHECK(contains(ok.html, ">" + e.button + "</button>"));
       BOOST_CHECK_EQUAL(data_link(ok.html), kDeepLink + "?success=true&state=s");
       const PageResult missing = pages().error(e.lang, kDeepLink, "missing_code", "");
-      BOOST_CHECK(contains(missing.html, ">" + e.missing + "</p>"));
+      BOOST_CHECK(contains(missing.html, ">" + e.missing + "</h1>"));
       BOOST_CHECK(contains(missing.html, ">" + e.button + "</button>"));
       for (const auto& code : Pages::error_codes()) {
         const PageResult r = pages().error(e.lang, kDeepLink, code, "");
-        if (code != "missing_code") BOOST_CHECK(contains(r.html, ">" + e.failed + "</p>"));
+        if (code != "missing_code") BOOST_CHECK(contains(r.html, ">" + e.failed + "</h1>"));
         BOOST_CHECK(contains(r.html, "<html lang=\"" + e.tag + "\">"));
         BOOST_CHECK(contains(r.html, ">" + e.prompt + "</p>"));
         const std::string expl = between(r.html, "<p class=\"message\">", "</p>");

@@ -191,6 +191,7 @@ Sim::Sim(Config cfg) : cfg_(std::move(cfg)) {
   route("POST", "/_sim/issue-code", &Sim::sim_issue_code);
   route("POST", "/_sim/expire-access", &Sim::sim_expire_access);
   route("POST", "/_sim/revoke-refresh", &Sim::sim_revoke_refresh);
+  route("POST", "/_sim/uninstall", &Sim::sim_uninstall);
 }
 
 void Sim::route(const std::string& method, const std::string& path, Fn fn) {
@@ -368,7 +369,8 @@ Response Sim::access_token(const Request& req) {
   bool parsed = false;
   if (!is_form) {
     rapidjson::Document d;
-    if ((json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) && d.IsObject()) {
+    if ((json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) &&
+        d.IsObject()) {
       parsed = true;
       for (auto& mem : d.GetObject()) {
         std::string k(mem.name.GetString(), mem.name.GetStringLength());
@@ -511,7 +513,8 @@ Response Sim::exchange_api_key(const Request& req) {
   }
   {
     std::lock_guard<std::mutex> lk(deliveries_mu_);
-    deliveries_.emplace_back([this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); });
+    deliveries_.emplace_back(
+        [this, u = std::move(url), gen]() mutable { deliver(std::move(u), gen); });
   }
   return Response::json(202, R"({"status":"accepted"})");
 }
@@ -1085,6 +1088,14 @@ Response Sim::sim_revoke_refresh(const Request&) {
                           put(w, "revoked", n);
                           w.EndObject();
                         }));
+}
+
+// The integration removed from the account: every token it issued stops working.
+Response Sim::sim_uninstall(const Request&) {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [tok, a] : access_) a.dead = true;
+  for (auto& [tok, r] : refresh_) r.used = true;
+  return Response::json(200, R"({"uninstalled":true})");
 }
 
 }  // namespace amosim

@@ -5,9 +5,9 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "demo_data.hpp"
@@ -113,6 +113,7 @@ class Sim {
   Response sim_issue_code(const Request& req);
   Response sim_expire_access(const Request& req);
   Response sim_revoke_refresh(const Request& req);
+  Response sim_uninstall(const Request& req);
 
   // Common gate of /api/v4/*: counters, rate limit, fail_next, bearer token.
   // Returns a response when the request must stop there.
