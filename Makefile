@@ -1,58 +1,96 @@
-# amo-connect — thin Makefile over CMake. `make run` and `make test` install what is missing.
+# amo-connect — thin Makefile over CMake. Every target installs (apt-get, through
+# tools/deps.sh) the Debian packages it needs and are missing: `make build` only what
+# compiling needs, `make run`, `make test`, `make deb`… add theirs on top.
 SHELL := /bin/bash
+# The prefix is compiled into the binary (its TEMPLATES_DIR/SQL_DIR defaults), so the build
+# is configured with the prefix it is installed to: `make install PREFIX=/usr` reconfigures
+# $(BUILD_DIR) for /usr and installs that very build.
 PREFIX ?= /usr/local
 DESTDIR ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
+# make deb: a copy of the tree is built in $(DEB_DIR)/src; the packages land in $(DEB_DIR).
+DEB_DIR ?= build-deb
+# make deb runs lintian on the package (LINTIAN=0: not).
+LINTIAN ?= 1
+DEPS := bash tools/deps.sh
+# debhelper gives the package build a HOME of its own: point ccache (when there is one) at
+# the usual cache and settings, so that rebuilding the package reuses earlier compiles.
+CCACHE_ENV = $(shell command -v ccache >/dev/null 2>&1 && \
+  echo CCACHE_DIR=$$(ccache -k cache_dir) CCACHE_BASEDIR=$$(ccache -k base_dir))
 
-# Debian packages the build, the tests, `make run` and `make bench` need.
-DEB_PACKAGES := cmake g++ make pkg-config ccache libfcgi-dev libpqxx-dev rapidjson-dev \
-  libcurl4-openssl-dev libkainjow-mustache-dev libboost-test-dev libssl-dev libsystemd-dev \
-  postgresql nginx-light wrk curl ca-certificates chromium nodejs systemd prometheus \
-  clang-format
-
-.PHONY: all deps build run test test-tsan bench bench-leads install format clean
+.PHONY: all deps build run test test-tsan bench bench-leads install deb format clean
 
 all: build
 
+# Everything any target needs.
 deps:
-	@bash tools/deps.sh $(DEB_PACKAGES)
+	@$(DEPS) build test-build run bench format package unit db e2e browser ops rules deb
 
-build: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMO_TESTS=OFF >/dev/null
+build:
+	@$(DEPS) build
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMO_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
+	@$(DEPS) run
 	@bash tools/run.sh $(BUILD_DIR)
 
-# The test build runs under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: deps
+# The test build runs under AddressSanitizer + UndefinedBehaviorSanitizer. After the
+# configure step, the packages of the CTest labels that CTEST_ARGS selects (all by default).
+test:
+	@$(DEPS) build test-build
 	@cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=ON >/dev/null
+	@$(DEPS) --ctest $(TEST_BUILD_DIR) $(CTEST_ARGS)
 	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure $(CTEST_ARGS)
+	@if [ "$(TSAN)" != 0 ] && [ -z "$(CTEST_ARGS)" ]; then $(MAKE) --no-print-directory test-tsan; fi
 
 # The same unit, db and e2e labels under ThreadSanitizer (a separate build directory).
+# `make test` runs it after the ASan suite (TSAN=0, or a CTEST_ARGS selection, skips it).
+TSAN ?= 1
 TSAN_BUILD_DIR ?= build-tsan
-test-tsan: deps
+test-tsan:
+	@$(DEPS) build test-build unit db e2e
 	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=thread >/dev/null
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests db_tests e2e_tests amo-connect amo-sim
 	@cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -L '^(unit|db|e2e)$$' $(CTEST_ARGS)
 
 bench: build
+	@$(DEPS) bench
 	@bash tools/bench.sh $(BUILD_DIR)
 	@bash tools/bench_leads.sh $(BUILD_DIR)
 
 # Only the leads store benchmark (50 users of one account, with and without the store).
 bench-leads: build
+	@$(DEPS) bench
 	@bash tools/bench_leads.sh $(BUILD_DIR)
 
 install: build
-	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
+
+# The Debian package (debian/), built the Debian way: dpkg-buildpackage -us -uc -b, in a
+# copy of the tree (the files git tracks or would track; no build directories), so the
+# working tree stays clean and the .deb lands in $(DEB_DIR), not in the parent directory.
+deb:
+	@$(DEPS) build package
+	@rm -rf $(DEB_DIR)/src && mkdir -p $(DEB_DIR)/src
+	@rm -f $(DEB_DIR)/*.deb $(DEB_DIR)/*.ddeb $(DEB_DIR)/*.changes $(DEB_DIR)/*.buildinfo
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf -; \
+	else \
+	  tar --exclude-vcs --exclude=./build --exclude='./build-*' --exclude=./var -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src
+	@cd $(DEB_DIR)/src && $(CCACHE_ENV) dpkg-buildpackage -us -uc -b -J$(JOBS)
+	@if [ "$(LINTIAN)" = 1 ]; then lintian --display-info $(DEB_DIR)/*.deb; fi
+	@ls -l $(DEB_DIR)/*.deb
 
 format:
+	@$(DEPS) format
 	@clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'tools/*.cpp' 'tools/*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(TSAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(TSAN_BUILD_DIR) $(DEB_DIR)

@@ -200,7 +200,15 @@ void Client::exchange_api_key(const std::string& host, const std::string& login,
   });
   ApiResponse r = perform("POST", origin_for(host) + "/oauth2/exchange_api_key", body, {},
                           "oauth2/exchange_api_key");
-  if (r.status == 202 || r.status == 200) return;
+  if (r.status == 202 || r.status == 200) {
+    // Nothing in the answer is used, but one that is not amoCRM's (an HTML page, a cut or
+    // undecodable body) means the request may never have reached it: not "accepted".
+    rapidjson::Document d;
+    if (!r.body.empty() &&
+        (json::parse(r.body, d, json::kUpstreamLimits) != json::ParseFail::kNone || !d.IsObject()))
+      throw AmoError(Failure::kGarbage, r.status, "amoCRM API-key exchange answer is unreadable");
+    return;
+  }
   auto failure = api_failure(r.status).value_or(Failure::kGarbage);
   throw AmoError(failure, r.status, "amoCRM API-key exchange failed", problem_text(r.body),
                  r.retry_after);

@@ -84,10 +84,8 @@ std::optional<Fault> shared_failure(std::string_view code) {
 }
 
 int64_t lease_ms(const Config& cfg) {
-  const int64_t call = int64_t{cfg.amo_rate_limit_max_wait_ms} + cfg.amo_http_timeout_ms;
-  // pace+call, pace+call after a 401 (with its refresh, which may wait the timeout + 5 s
-  // for another worker's), the 429 pause (≤ 3 s) and pace+call again; then slack.
-  return 3 * call + (cfg.amo_http_timeout_ms + 5000) + 3000 + 2000;
+  // One paced call at its bounds, and slack.
+  return int64_t{cfg.amo_rate_limit_max_wait_ms} + cfg.amo_http_timeout_ms + 2000;
 }
 
 std::vector<Eviction> plan_user_eviction(const std::vector<EntryAge>& entries, size_t keep,

@@ -58,9 +58,10 @@ bool stale_if(core::Fault f);
 // others: they look again), and back. Codes are those of the error table.
 const char* shared_failure_code(core::Fault f);
 std::optional<core::Fault> shared_failure(std::string_view code);
-// How long a fetch may hold its lease: every step of api_get at its bound (three paced
-// calls, a refresh, the 429 pause) plus slack. A lease that outlives it belongs to a
-// crashed process and may be taken over.
+// How long a fetch holds its lease: one paced amoCRM call at its bounds (the pacing wait
+// and the HTTP timeout) plus slack. After that the lease is free: its holder crashed, or it
+// is on a rare longer path (a refresh after a 401, the 429 retry) and a waiting request
+// calls amoCRM too — a crashed process never blocks identical requests for longer.
 int64_t lease_ms(const Config& cfg);
 
 // Eviction: which of one user's entries to drop after writing `keep` (its index): every

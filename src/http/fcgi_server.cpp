@@ -99,9 +99,13 @@ void write_response(FCGX_Request& fr, const Response& r, bool head) {
     out += v;
     out += "\r\n";
   }
-  out += "Content-Length: ";
-  out += std::to_string(r.body.size());
-  out += "\r\n\r\n";
+  // A Content-Length set by the handler is kept (the simulator's truncated transfers).
+  if (!r.header("Content-Length")) {
+    out += "Content-Length: ";
+    out += std::to_string(r.body.size());
+    out += "\r\n";
+  }
+  out += "\r\n";
   if (!head) out += r.body;
   FCGX_PutStr(out.data(), static_cast<int>(out.size()), fr.out);
 }

@@ -103,7 +103,7 @@ BOOST_FIXTURE_TEST_CASE(host_letter_case_does_not_split_the_rate_limit, Fresh) {
 BOOST_FIXTURE_TEST_CASE(jwt_user_id_must_be_utf8, Fresh) {
   auto& s = shared_stack();
   const std::string exp = std::to_string(std::time(nullptr) + 3600);
-  for (const std::string sub :
+  for (const std::string& sub :
        {std::string("\xC3\x28"), std::string("\xC0\xAF"), std::string("\xED\xA0\x80"),
         std::string("a\xFF"), std::string("\\ud800"), std::string("\\udc00x"),
         std::string("\\ud800\\u0041")}) {
@@ -138,7 +138,7 @@ BOOST_FIXTURE_TEST_CASE(leads_query_limit_counts_characters, Fresh) {
   BOOST_TEST(d["data"]["fetchedAt"].IsString());
   BOOST_TEST(!ok.header("etag").empty());
   BOOST_TEST(ok.header("cache-control") == "private, no-cache");
-  for (const std::string bad :
+  for (const std::string& bad :
        {amo::http::url_encode(q201), std::string("%FF%FE"), std::string("%C0%AF")}) {
     int64_t before = counter(s, "leads");
     auto r = http_get(s.api("/leads") + "?query=" + bad, {s.auth("query-user")});

@@ -451,7 +451,7 @@ BOOST_FIXTURE_TEST_CASE(store_metrics, Fresh) {
   sim_post(s, "/_sim/knobs", "{\"fail_next\":{\"endpoint\":\"api\",\"status\":503,\"count\":1}}");
   auto stale = q();  // miss + stale
   BOOST_TEST(body_json(stale)["data"]["stale"].IsTrue());
-  sim_post(s, "/_sim/knobs", "{\"latency_ms\":400}");
+  sim_post(s, "/_sim/knobs", "{\"latency_ms\":1000}");
   std::vector<std::thread> ts;
   for (int i = 0; i < 5; ++i) ts.emplace_back([&] { BOOST_TEST(q().status == 200); });
   for (auto& t : ts) t.join();  // one miss, the rest coalesced (or hits, if they came late)

@@ -1,41 +1,23 @@
 #!/usr/bin/env bash
-# Ops checks (CTest label `ops`): the systemd units, the environment example, the
-# production nginx site and the install layout.
+# Ops checks (CTest label `ops`): the systemd units, the environment example and the
+# production nginx site. The install layout is tests/ops/install_test.sh (ops-install).
 #   tests/ops/ops_test.sh SOURCE_DIR BUILD_DIR
 # Prints one PASS/FAIL line per check and exits non-zero when any check failed.
-# Needs: systemd (systemd-analyze, systemd-sysusers), nginx, openssl, curl, cmake.
+# Needs: systemd (systemd-analyze, systemd-sysusers), nginx, openssl, curl.
 set -euo pipefail
 
-src=$(cd "${1:?usage: ops_test.sh SOURCE_DIR BUILD_DIR}" && pwd)
-build=$(cd "${2:?usage: ops_test.sh SOURCE_DIR BUILD_DIR}" && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/amo-ops.XXXXXX")
-chmod 755 "$tmp"
-passed=0
-failed=0
+# shellcheck source=tests/ops/lib.sh
+. "$(dirname "$0")/lib.sh"
+ops_init ops "$@"
 nginx_pid_file="$tmp/nginx/nginx.pid"
 
-cleanup() {
+ops_on_exit() {
   if [ -s "$nginx_pid_file" ]; then
     kill -QUIT "$(cat "$nginx_pid_file")" 2>/dev/null || true
     sleep 0.2
   fi
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
 
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-# check NAME COMMAND...: PASS when the command succeeds.
-check() {
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
-# Indents captured output under a FAIL line.
-show() { sed 's/^/    | /' "$@" >&2 || true; }
-have() { command -v "$1" >/dev/null 2>&1; }
-# unit_value FILE KEY: the last value of KEY= in a unit file.
-unit_value() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 
 units=(amo-connect.socket amo-connect.service amo-connect-refresh-due.service amo-connect-refresh-due.timer)
 services=(amo-connect.service amo-connect-refresh-due.service)
@@ -370,59 +352,4 @@ else
   fail "nginx, openssl or curl is not installed (make deps)"
 fi
 
-# ----------------------------------------------------------------------------------------
-echo "== install layout"
-if have cmake && [ -f "$build/cmake_install.cmake" ]; then
-  dest="$tmp/dest"
-  if DESTDIR="$dest" cmake --install "$build" --prefix /usr >"$tmp/install.out" 2>&1; then
-    pass "DESTDIR=… cmake --install <build> --prefix /usr"
-    expected=(
-      usr/bin/amo-connect
-      usr/share/amo-connect/sql/001_schema.sql
-      usr/share/amo-connect/sql/002_hosts_and_state_outcome.sql
-      usr/share/amo-connect/sql/003_job_runs.sql
-      usr/share/amo-connect/sql/grants.sql
-      usr/lib/systemd/system/amo-connect.socket
-      usr/lib/systemd/system/amo-connect.service
-      usr/lib/systemd/system/amo-connect-refresh-due.service
-      usr/lib/systemd/system/amo-connect-refresh-due.timer
-      usr/lib/sysusers.d/amo-connect.conf
-      usr/share/doc/amo-connect/OPERATIONS.md
-      usr/share/doc/amo-connect/openapi.yaml
-      usr/share/doc/amo-connect/examples/amo-connect.env.example
-      usr/share/doc/amo-connect/examples/nginx/amo-connect.conf
-      usr/share/doc/amo-connect/examples/nginx/amo-connect.locations.conf
-      usr/share/doc/amo-connect/examples/nginx/amo-connect.http.conf
-      usr/share/doc/amo-connect/examples/prometheus/amo-connect.rules.yml
-    )
-    for t in "$src"/templates/*.mustache; do expected+=("usr/share/amo-connect/templates/$(basename "$t")"); done
-    absent=""
-    for f in "${expected[@]}"; do [ -f "$dest/$f" ] || absent="$absent $f"; done
-    check "installed: ${#expected[@]} files (binary, templates, sql, units, sysusers, examples, docs)${absent:+; missing:$absent}" \
-      test -z "$absent"
-    check "nothing is installed into /etc" test ! -e "$dest/etc"
-    check "installed units start /usr/bin/amo-connect" \
-      test "$(unit_value "$dest/usr/lib/systemd/system/amo-connect.service" ExecStart)" = "/usr/bin/amo-connect serve"
-    check "the site includes the locations file where OPERATIONS.md puts it" \
-      grep -q '^ *include /etc/nginx/snippets/amo-connect.locations.conf;' "$dest/usr/share/doc/amo-connect/examples/nginx/amo-connect.conf"
-    check "the site includes the http-level file where OPERATIONS.md puts it" \
-      grep -q '^include /etc/nginx/snippets/amo-connect.http.conf;' "$dest/usr/share/doc/amo-connect/examples/nginx/amo-connect.conf"
-    if DESTDIR="$tmp/dest-local" cmake --install "$build" --prefix /usr/local >"$tmp/install-local.out" 2>&1 \
-        && [ "$(unit_value "$tmp/dest-local/usr/local/lib/systemd/system/amo-connect.service" ExecStart)" = "/usr/local/bin/amo-connect serve" ] \
-        && [ -x "$tmp/dest-local/usr/local/bin/amo-connect" ]; then
-      pass "--prefix /usr/local: units start /usr/local/bin/amo-connect"
-    else
-      fail "--prefix /usr/local: units start /usr/local/bin/amo-connect"
-      tail -n 5 "$tmp/install-local.out" | show
-    fi
-  else
-    fail "DESTDIR=… cmake --install <build> --prefix /usr"
-    tail -n 20 "$tmp/install.out" | show
-  fi
-else
-  fail "cmake or $build/cmake_install.cmake missing"
-fi
-
-echo
-echo "ops: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary ops

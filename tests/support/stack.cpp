@@ -96,14 +96,14 @@ Stack::Stack(StackOptions opts) : opts_(std::move(opts)) {
 
   std::string sim_sock = dir + "/sim.sock";
   if (opts_.sim) {
-    sim_proc_.start({bin_path("tools/amo-sim/amo-sim")},
-                    {{"SIM_FCGI_SOCKET", sim_sock},
-                     {"SIM_CLIENT_ID", env["AMO_CLIENT_ID"]},
-                     {"SIM_CLIENT_SECRET", env["AMO_CLIENT_SECRET"]},
-                     {"SIM_REDIRECT_URI", env["AMO_REDIRECT_URI"]},
-                     {"SIM_ACCOUNT_HOST", env["AMO_DOMAIN"]},
-                     {"ASAN_OPTIONS", "detect_leaks=0"}},
-                    dir + "/sim.log");
+    std::map<std::string, std::string> sim_env = {{"SIM_FCGI_SOCKET", sim_sock},
+                                                  {"SIM_CLIENT_ID", env["AMO_CLIENT_ID"]},
+                                                  {"SIM_CLIENT_SECRET", env["AMO_CLIENT_SECRET"]},
+                                                  {"SIM_REDIRECT_URI", env["AMO_REDIRECT_URI"]},
+                                                  {"SIM_ACCOUNT_HOST", env["AMO_DOMAIN"]},
+                                                  {"ASAN_OPTIONS", "detect_leaks=0"}};
+    for (auto& [k, v] : opts_.sim_env) sim_env[k] = v;
+    sim_proc_.start({bin_path("tools/amo-sim/amo-sim")}, sim_env, dir + "/sim.log");
   }
   std::string socks;
   for (int i = 0; i < opts_.servers; ++i) {

@@ -33,7 +33,8 @@ class PgCluster {
 struct StackOptions {
   bool sim = true;
   int servers = 1;  // `amo-connect serve` processes behind one nginx upstream
-  std::map<std::string, std::string> env;  // extra/overriding server environment
+  std::map<std::string, std::string> env;      // extra/overriding server environment
+  std::map<std::string, std::string> sim_env;  // extra/overriding simulator environment
   // Start the servers the way systemd's amo-connect.socket does: the stack creates and
   // keeps the listening socket and passes it as fd 3 (LISTEN_FDS) to every start of the
   // server, restarts included; FCGI_SOCKET is not used.

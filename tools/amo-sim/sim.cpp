@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "crypto/crypto.hpp"
+#include "faults.hpp"
 #include "util/json.hpp"
 
 namespace amosim {
@@ -83,17 +84,6 @@ Response problem(int status, const std::string& detail, const std::optional<std:
 
 Response oauth_problem(int status, const std::string& hint) {
   return problem(status, kOAuthDetail, hint, kOAuthProblemType, kOAuthTitle);
-}
-
-Response injected(const FailNext& f) {
-  Response r;
-  if (f.body == "html") {
-    r = Response::html(f.status, "<html>" + std::to_string(f.status) + "</html>");
-    if (f.status == 429) r.set_header("Retry-After", "1");
-  } else {
-    r = problem(f.status, "Injected failure (amo-sim fail_next)");
-  }
-  return r;
 }
 
 bool parse_int(const std::string& s, int64_t& out) {
@@ -251,14 +241,91 @@ std::string Sim::href(const std::string& path_and_query) const {
   return "https://" + cfg_.account_host + path_and_query;
 }
 
+namespace {
+bool fail_matches(const std::string& ep, const std::string& kind) {
+  if (ep == kind || ep == "any") return true;
+  if (ep == "token") return kind.rfind("token_", 0) == 0;
+  if (ep == "api") return kind == "account" || kind == "leads" || kind == "pipelines";
+  return false;
+}
+}  // namespace
+
 std::optional<FailNext> Sim::take_fail_locked(const std::string& kind) {
   if (!knobs_.fail_next || knobs_.fail_next->count <= 0) return std::nullopt;
-  const std::string& ep = knobs_.fail_next->endpoint;
-  if (ep != kind && ep != "any") return std::nullopt;
+  if (!fail_matches(knobs_.fail_next->endpoint, kind)) return std::nullopt;
   FailNext f = *knobs_.fail_next;
   if (--knobs_.fail_next->count <= 0) knobs_.fail_next.reset();
   ++counters_.injected_failures;
   return f;
+}
+
+void Sim::delay(const FailNext& f, std::unique_lock<std::mutex>& lk) {
+  if (f.latency_ms <= 0) return;
+  lk.unlock();
+  std::this_thread::sleep_for(std::chrono::milliseconds(f.latency_ms));
+  lk.lock();
+}
+
+Response Sim::injected(const FailNext& f, const std::string& kind, const Request& req,
+                       const Response& real) const {
+  const int success = kind == "exchange" ? 202 : 200;
+  const int status = f.status ? f.status : f.body == "redirect" ? 302 : success;
+  const std::string ct = kind == "account" || kind == "leads" || kind == "pipelines"
+                             ? "application/hal+json"
+                             : "application/json";
+  Response r;
+  if (f.body == "json") {
+    r = problem(status, "Injected failure (amo-sim fail_next)");
+  } else if (f.body == "html") {
+    r = Response::html(status, "<html>" + std::to_string(status) + "</html>");
+  } else if (f.body == "deep") {
+    r = Response::text(status, faults::deep_body(), ct);
+  } else if (f.body == "huge") {
+    r = Response::text(status, faults::huge_body(), ct);
+  } else if (f.body == "redirect") {
+    r = Response::text(status, "", "text/html");
+    r.set_header("Location", "https://www.amocrm.ru/?redirected_from=" + url_encode(req.path));
+  } else {
+    std::string body = faults::shape(f.body, real.body, kind, f.field);
+    if (f.body == "close") {
+      // Announce the whole answer, send half of it, finish the request: nginx then closes
+      // the client connection short of Content-Length (a truncated transfer).
+      r = Response::text(status, body.substr(0, body.size() / 2), ct);
+      r.set_header("Content-Length", std::to_string(body.size()));
+    } else {
+      r = Response::text(status, std::move(body), ct);
+    }
+  }
+  if (status == 429) r.set_header("Retry-After", "1");
+  return r;
+}
+
+Response Sim::finish(const std::optional<FailNext>& shaped, const char* kind, const Request& req,
+                     Response real) const {
+  if (!shaped) return real;
+  return injected(*shaped, kind, req, real);
+}
+
+std::string Sim::unissued_token_answer() const {
+  int64_t now = now_unix();
+  std::string payload = json::write([&](json::Writer& w) {
+    w.StartObject();
+    put(w, "aud", cfg_.client_id);
+    put(w, "jti", crypto::hex(crypto::random_bytes(20)));
+    put(w, "iat", now);
+    put(w, "exp", now + 86400);
+    put(w, "account_id", cfg_.account_id);
+    w.EndObject();
+  });
+  return json::write([&](json::Writer& w) {
+    w.StartObject();
+    put(w, "token_type", std::string_view("Bearer"));
+    put(w, "expires_in", int64_t{86400});
+    put(w, "access_token", sign_jwt(payload));
+    put(w, "refresh_token", "def50200" + crypto::hex(crypto::random_bytes(240)));
+    put(w, "server_time", now);
+    w.EndObject();
+  });
 }
 
 std::string Sim::new_code_locked(int64_t now) {
@@ -391,14 +458,25 @@ Response Sim::access_token(const Request& req) {
   std::string grant = field("grant_type");
   int64_t now = now_unix();
 
-  std::lock_guard<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(mu_);
   if (grant == "authorization_code") ++counters_.token_authorization_code;
   if (grant == "refresh_token") ++counters_.token_refresh_token;
   auto fail = [&](Response r) {
-    ++counters_.token_errors;
+    if (r.status != 200) ++counters_.token_errors;
     return r;
   };
-  if (auto inj = take_fail_locked("token")) return fail(injected(*inj));
+  const char* kind = grant == "authorization_code" ? "token_code"
+                     : grant == "refresh_token"    ? "token_refresh"
+                                                   : "token_other";
+  if (auto inj = take_fail_locked(kind)) {
+    delay(*inj, lk);
+    if (inj->answers()) {
+      Response real =
+          Response::json(200, inj->body == "json" ? std::string() : unissued_token_answer());
+      return fail(injected(*inj, kind, req, real));
+    }
+    now = now_unix();
+  }
 
   if (field("client_id").empty() || field("client_secret").empty() || grant.empty())
     return fail(
@@ -470,6 +548,7 @@ Response Sim::access_token(const Request& req) {
     put(w, "server_time", now);
     w.EndObject();
   });
+  ++counters_.tokens_issued;
   Response r = Response::json(200, std::move(body));
   r.set_header("Cache-Control", "no-store");
   return r;
@@ -481,9 +560,13 @@ Response Sim::exchange_api_key(const Request& req) {
   std::string url;
   uint64_t gen;
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    std::unique_lock<std::mutex> lk(mu_);
     ++counters_.exchange_api_key;
-    if (auto inj = take_fail_locked("exchange")) return injected(*inj);
+    if (auto inj = take_fail_locked("exchange")) {
+      delay(*inj, lk);
+      if (inj->answers())
+        return injected(*inj, "exchange", req, Response::json(202, R"({"status":"accepted"})"));
+    }
   }
   rapidjson::Document d;
   if (!(json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) || !d.IsObject())
@@ -546,9 +629,10 @@ void Sim::deliver(std::string url, uint64_t generation) {
 
 // ---------------------------------------------------------------- API v4
 
-std::optional<Response> Sim::api_gate(const Request& req, int64_t Counters::*counter) {
+std::optional<Response> Sim::api_gate(const Request& req, int64_t Counters::*counter,
+                                      const char* kind, std::optional<FailNext>& shaped) {
   auto now = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(mu_);
   ++(counters_.*counter);
   ++counters_.api_total;
   // Sliding 1 s window of arrivals (a single account lives here).
@@ -561,7 +645,14 @@ std::optional<Response> Sim::api_gate(const Request& req, int64_t Counters::*cou
     return problem(429, "Too many requests: the limit is " + std::to_string(knobs_.rate_limit) +
                             " requests per second");
   }
-  if (auto inj = take_fail_locked("api")) return injected(*inj);
+  if (auto inj = take_fail_locked(kind)) {
+    delay(*inj, lk);
+    if (faults::needs_real_answer(inj->body)) {
+      shaped = inj;  // the handler builds its answer, reshaped by finish()
+      return std::nullopt;
+    }
+    if (inj->answers()) return injected(*inj, kind, req, Response{});
+  }
 
   auto unauthorized = [](const char* detail) {
     Response r = problem(401, detail);
@@ -579,7 +670,12 @@ std::optional<Response> Sim::api_gate(const Request& req, int64_t Counters::*cou
 }
 
 Response Sim::api_account(const Request& req) {
-  if (auto stop = api_gate(req, &Counters::account)) return std::move(*stop);
+  std::optional<FailNext> shaped;
+  if (auto stop = api_gate(req, &Counters::account, "account", shaped)) return std::move(*stop);
+  return finish(shaped, "account", req, account_answer());
+}
+
+Response Sim::account_answer() const {
   std::string sub = cfg_.account_host.substr(0, cfg_.account_host.find('.'));
   std::string body = json::write([&](json::Writer& w) {
     w.StartObject();
@@ -618,7 +714,12 @@ Response Sim::api_leads(const Request& req) {
     std::lock_guard<std::mutex> lk(mu_);
     counters_.last_leads_query = req.query;
   }
-  if (auto stop = api_gate(req, &Counters::leads)) return std::move(*stop);
+  std::optional<FailNext> shaped;
+  if (auto stop = api_gate(req, &Counters::leads, "leads", shaped)) return std::move(*stop);
+  return finish(shaped, "leads", req, leads_answer(req));
+}
+
+Response Sim::leads_answer(const Request& req) {
   bool empty;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -851,7 +952,12 @@ Response Sim::api_leads(const Request& req) {
 }
 
 Response Sim::api_pipelines(const Request& req) {
-  if (auto stop = api_gate(req, &Counters::pipelines)) return std::move(*stop);
+  std::optional<FailNext> shaped;
+  if (auto stop = api_gate(req, &Counters::pipelines, "pipelines", shaped)) return std::move(*stop);
+  return finish(shaped, "pipelines", req, pipelines_answer());
+}
+
+Response Sim::pipelines_answer() const {
   std::string body = json::write([&](json::Writer& w) {
     auto self = [&](const std::string& url) {
       w.Key("_links");
@@ -918,6 +1024,7 @@ Response Sim::sim_counters(const Request&) {
     put(w, "token_authorization_code", c.token_authorization_code);
     put(w, "token_refresh_token", c.token_refresh_token);
     put(w, "token_errors", c.token_errors);
+    put(w, "tokens_issued", c.tokens_issued);
     put(w, "account", c.account);
     put(w, "leads", c.leads);
     put(w, "pipelines", c.pipelines);
@@ -957,10 +1064,25 @@ std::string Sim::knobs_json_locked() const {
     w.Key("fail_next");
     if (knobs_.fail_next) {
       w.StartObject();
-      put(w, "endpoint", knobs_.fail_next->endpoint);
-      put(w, "status", static_cast<int64_t>(knobs_.fail_next->status));
-      put(w, "count", knobs_.fail_next->count);
-      put(w, "body", knobs_.fail_next->body);
+      const FailNext& f = *knobs_.fail_next;
+      put(w, "endpoint", f.endpoint);
+      w.Key("status");
+      if (f.status)
+        w.Int64(f.status);
+      else
+        w.Null();
+      put(w, "count", f.count);
+      w.Key("body");
+      if (f.answers())
+        json::str(w, f.body);
+      else
+        w.Null();
+      w.Key("field");
+      if (f.field.empty())
+        w.Null();
+      else
+        json::str(w, f.field);
+      put(w, "latency_ms", f.latency_ms);
       w.EndObject();
     } else {
       w.Null();
@@ -971,6 +1093,63 @@ std::string Sim::knobs_json_locked() const {
     w.EndObject();
   });
 }
+
+namespace {
+
+// Reads a fail_next object into f; returns why it is refused (empty when it is fine).
+std::string parse_fail_next(const rapidjson::Value& v, FailNext& f) {
+  static const std::set<std::string> endpoints = {"token_code", "token_refresh", "account",
+                                                  "leads",      "pipelines",     "exchange",
+                                                  "token",      "api",           "any"};
+  f = FailNext{};
+  f.count = 1;
+  for (auto& m : v.GetObject()) {
+    std::string k(m.name.GetString(), m.name.GetStringLength());
+    const rapidjson::Value& x = m.value;
+    if (k == "endpoint") {
+      if (!x.IsString() || !endpoints.count(x.GetString()))
+        return "fail_next.endpoint must be token_code, token_refresh, account, leads, pipelines, "
+               "exchange, token, api or any";
+      f.endpoint = x.GetString();
+    } else if (k == "status") {
+      // 2xx answers garbage with a success status, 3xx only with body "redirect".
+      if (!x.IsInt() || x.GetInt() < 200 || x.GetInt() > 599)
+        return "fail_next.status must be an HTTP status from 200 to 599";
+      f.status = x.GetInt();
+    } else if (k == "count") {
+      if (!x.IsInt64() || x.GetInt64() < 0) return "fail_next.count must be a non-negative integer";
+      f.count = x.GetInt64();
+    } else if (k == "body") {
+      if (!x.IsString() || !faults::known_body(x.GetString()))
+        return "fail_next.body must be json, html, truncated, wrong_types, missing_fields, "
+               "invalid_utf8, deep, huge, redirect or close";
+      f.body = x.GetString();
+    } else if (k == "field") {
+      if (!x.IsString() || x.GetStringLength() == 0 || x.GetStringLength() > 64)
+        return "fail_next.field must be a member name";
+      f.field = x.GetString();
+    } else if (k == "latency_ms") {
+      if (!x.IsInt64() || x.GetInt64() < 0 || x.GetInt64() > 120000)
+        return "fail_next.latency_ms must be an integer from 0 to 120000";
+      f.latency_ms = x.GetInt64();
+    } else {
+      return "Unknown fail_next member: " + k;
+    }
+  }
+  if (f.endpoint.empty()) return "fail_next.endpoint is required";
+  if (f.body.empty() && f.status) f.body = "json";
+  if (f.body.empty() && f.latency_ms == 0) return "fail_next needs a status, a body or latency_ms";
+  const bool redirect_status = f.status >= 300 && f.status <= 399;
+  if (f.body == "redirect" && f.status && !redirect_status)
+    return "fail_next.body redirect takes a 3xx status";
+  if (f.body != "redirect" && redirect_status) return "fail_next.status 3xx needs body redirect";
+  if (!f.field.empty() && f.body != "wrong_types" && f.body != "missing_fields" &&
+      f.body != "invalid_utf8")
+    return "fail_next.field goes with wrong_types, missing_fields or invalid_utf8";
+  return {};
+}
+
+}  // namespace
 
 Response Sim::sim_knobs(const Request& req) {
   if (req.method == "GET" || req.method == "HEAD") {
@@ -1005,34 +1184,8 @@ Response Sim::sim_knobs(const Request& req) {
       }
       if (!v.IsObject()) return problem(400, "fail_next must be an object or null");
       FailNext f;
-      f.count = 1;
-      auto ep = v.FindMember("endpoint");
-      if (ep == v.MemberEnd() || !ep->value.IsString())
-        return problem(400, "fail_next.endpoint is required");
-      f.endpoint = ep->value.GetString();
-      if (f.endpoint != "token" && f.endpoint != "api" && f.endpoint != "exchange" &&
-          f.endpoint != "any")
-        return problem(400, "fail_next.endpoint must be token, api, exchange or any");
-      auto st = v.FindMember("status");
-      // 200 answers garbage with a success status (an HTML page or a JSON body without
-      // what amoCRM would send), for the client's "amoCRM returned nonsense" paths.
-      if (st == v.MemberEnd() || !st->value.IsInt() ||
-          (st->value.GetInt() != 200 && (st->value.GetInt() < 400 || st->value.GetInt() > 599)))
-        return problem(400, "fail_next.status must be 200 (garbage) or an error status (400-599)");
-      f.status = st->value.GetInt();
-      auto cnt = v.FindMember("count");
-      if (cnt != v.MemberEnd()) {
-        if (!cnt->value.IsInt64() || cnt->value.GetInt64() < 0)
-          return problem(400, "fail_next.count must be a non-negative integer");
-        f.count = cnt->value.GetInt64();
-      }
-      auto b = v.FindMember("body");
-      if (b != v.MemberEnd()) {
-        if (!b->value.IsString() || (std::string(b->value.GetString()) != "json" &&
-                                     std::string(b->value.GetString()) != "html"))
-          return problem(400, "fail_next.body must be json or html");
-        f.body = b->value.GetString();
-      }
+      std::string why = parse_fail_next(v, f);
+      if (!why.empty()) return problem(400, why);
       if (f.count > 0)
         next.fail_next = f;
       else

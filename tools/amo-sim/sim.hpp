@@ -37,7 +37,8 @@ struct Config {
 struct Counters {
   int64_t token_authorization_code = 0;  // token calls with that grant_type (any outcome)
   int64_t token_refresh_token = 0;
-  int64_t token_errors = 0;  // token calls answered with a non-200 status
+  int64_t token_errors = 0;   // token calls answered with a non-200 status
+  int64_t tokens_issued = 0;  // token calls that issued a new pair (the grant is used up)
   int64_t account = 0;
   int64_t leads = 0;
   int64_t pipelines = 0;
@@ -47,17 +48,22 @@ struct Counters {
   int64_t max_rps_seen = 0;          // most /api/v4/* requests seen within any 1 s window
   int64_t last_delivery_status = 0;  // 0 none yet, -1 transport failure
   int64_t deliveries = 0;            // exchange deliveries completed (any outcome)
-  int64_t injected_failures = 0;     // answers produced by fail_next
+  int64_t injected_failures = 0;     // requests fail_next applied to (answered or delayed)
   int64_t consent_pages = 0;         // GET /oauth
   int64_t consent_decisions = 0;     // GET /oauth/decide
   std::string last_leads_query;
 };
 
 struct FailNext {
-  std::string endpoint;  // "token" | "api" | "exchange" | "any"
-  int status = 0;
+  // token_code | token_refresh | account | leads | pipelines | exchange, or a group:
+  // token (both grants), api (account, leads, pipelines), any
+  std::string endpoint;
+  int status = 0;  // 0: the endpoint's success status (302 for redirect)
   int64_t count = 0;
-  std::string body = "json";  // "json" (problem+json) | "html" ("<html>NNN</html>")
+  std::string body;        // empty: no injected answer (latency only); see faults.hpp
+  std::string field;       // wrong_types / missing_fields / invalid_utf8: only this member
+  int64_t latency_ms = 0;  // the matched request waits this long first
+  bool answers() const { return !body.empty(); }
 };
 
 struct Knobs {
@@ -106,6 +112,10 @@ class Sim {
   Response api_account(const Request& req);
   Response api_leads(const Request& req);
   Response api_pipelines(const Request& req);
+  // The answers of the API endpoints once the gate let the request through.
+  Response account_answer() const;
+  Response leads_answer(const Request& req);
+  Response pipelines_answer() const;
   // /_sim
   Response sim_counters(const Request& req);
   Response sim_reset(const Request& req);
@@ -116,9 +126,24 @@ class Sim {
   Response sim_uninstall(const Request& req);
 
   // Common gate of /api/v4/*: counters, rate limit, fail_next, bearer token.
-  // Returns a response when the request must stop there.
-  std::optional<Response> api_gate(const Request& req, int64_t Counters::*counter);
+  // Returns a response when the request must stop there; `shaped` is set when fail_next
+  // wants the endpoint's real answer reshaped (see finish).
+  std::optional<Response> api_gate(const Request& req, int64_t Counters::*counter, const char* kind,
+                                   std::optional<FailNext>& shaped);
+  // The fail_next that applies to a request of `kind` (token_code, token_refresh,
+  // token_other, account, leads, pipelines, exchange), taken (count decremented).
   std::optional<FailNext> take_fail_locked(const std::string& kind);
+  // Waits out f.latency_ms with `lk` released.
+  static void delay(const FailNext& f, std::unique_lock<std::mutex>& lk);
+  // The injected answer of f for an endpoint whose real answer is `real` (used by the
+  // kinds that reshape it). Never changes the simulator's state.
+  Response injected(const FailNext& f, const std::string& kind, const Request& req,
+                    const Response& real) const;
+  // `real`, or the injected answer built from it when `shaped` is set.
+  Response finish(const std::optional<FailNext>& shaped, const char* kind, const Request& req,
+                  Response real) const;
+  // A token answer as amoCRM sends it, with tokens the simulator does not know.
+  std::string unissued_token_answer() const;
   std::string new_code_locked(int64_t now);
   std::string sign_jwt(const std::string& payload) const;
   std::string knobs_json_locked() const;
