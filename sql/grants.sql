@@ -11,3 +11,4 @@ GRANT USAGE ON SEQUENCE amo_audit_log_id_seq TO :"role";
 GRANT SELECT, INSERT ON amo_job_run TO :"role";
 GRANT USAGE ON SEQUENCE amo_job_run_id_seq TO :"role";
 GRANT SELECT ON amo_schema_migrations TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON amo_response_store TO :"role";

@@ -17,6 +17,8 @@ struct Fetched {
   std::string stale_reason;
 };
 
+// Through the leads store (amo/response_store.hpp): fresh stored answers without an amoCRM
+// call, one call for identical concurrent requests, stale answers when amoCRM fails.
 Fetched leads(Services& svc, const std::string& user, const LeadsQuery& q);
 Fetched pipelines(Services& svc, const std::string& user);
 

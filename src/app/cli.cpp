@@ -119,7 +119,7 @@ int cmd_refresh_due(const Config& cfg, int concurrency) {
     return 1;
   }
   std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.failed
-            << " failed\n";
+            << " failed; " << r.store_purged << " stored leads answers purged\n";
   store::record_job_run(*rt.pool, {"refresh-due", started, r.failed == 0, int64_t(r.due),
                                    int64_t(r.refreshed), int64_t(r.failed)});
   return r.failed == 0 ? 0 : 1;

@@ -37,6 +37,17 @@ void Metrics::refresh(const std::string& outcome) {
   ++refreshes_[outcome];
 }
 
+void Metrics::store_request(const std::string& kind, const std::string& outcome) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ++store_requests_[{kind, outcome}];
+}
+
+void Metrics::store_evicted(const std::string& reason, uint64_t n) {
+  if (n == 0) return;
+  std::lock_guard<std::mutex> lk(mu_);
+  store_evictions_[reason] += n;
+}
+
 void Metrics::hook(const std::string& outcome) {
   std::lock_guard<std::mutex> lk(mu_);
   ++hooks_[outcome];
@@ -84,6 +95,15 @@ std::string Metrics::render(const std::function<void(std::string&)>& extra) cons
   family(out, "amo_token_refreshes_total", "counter", "Token refreshes by outcome.");
   for (auto& [k, v] : refreshes_)
     out += "amo_token_refreshes_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
+  family(out, "amo_leads_store_requests_total", "counter",
+         "Leads/pipelines requests by how the store answered (hit, miss, stale, coalesced).");
+  for (auto& [k, v] : store_requests_)
+    out += "amo_leads_store_requests_total{kind=\"" + k.first + "\",outcome=\"" + k.second +
+           "\"} " + std::to_string(v) + "\n";
+  family(out, "amo_leads_store_evictions_total", "counter",
+         "Stored answers removed by this process (cap, global_cap, max_age).");
+  for (auto& [k, v] : store_evictions_)
+    out += "amo_leads_store_evictions_total{reason=\"" + k + "\"} " + std::to_string(v) + "\n";
   family(out, "amo_hook_connections_total", "counter",
          "Connections named by amoCRM's disconnect hook: removed, or ignored as a replay.");
   for (auto& [k, v] : hooks_)

@@ -16,6 +16,12 @@ class Metrics {
   void request(const std::string& route, const std::string& method, int status, double seconds);
   void amo_call(const std::string& endpoint, int status, double seconds);  // status 0: no answer
   void refresh(const std::string& outcome);  // ok, rejected, transient, waited
+  // The leads store: how one leads/pipelines request was answered — hit (a fresh stored
+  // answer), miss (this request called amoCRM), stale (amoCRM failed; a stored answer
+  // served), coalesced (waited for an identical request's amoCRM call instead of making
+  // one) — and entries evicted (cap, global_cap, max_age).
+  void store_request(const std::string& kind, const std::string& outcome);
+  void store_evicted(const std::string& reason, uint64_t n);
   // amoCRM's disconnect hook per connection: removed, or ignored (its tokens still work).
   void hook(const std::string& outcome);
   // Requests being handled right now (the scrape itself included).
@@ -45,6 +51,11 @@ class Metrics {
   std::map<std::string, uint64_t> hooks_{{"removed", 0}, {"ignored", 0}};
   std::map<std::string, uint64_t> refreshes_{
       {"ok", 0}, {"rejected", 0}, {"transient", 0}, {"waited", 0}};
+  std::map<std::pair<std::string, std::string>, uint64_t> store_requests_{
+      {{"leads", "hit"}, 0},       {{"leads", "miss"}, 0},         {{"leads", "stale"}, 0},
+      {{"leads", "coalesced"}, 0}, {{"pipelines", "hit"}, 0},      {{"pipelines", "miss"}, 0},
+      {{"pipelines", "stale"}, 0}, {{"pipelines", "coalesced"}, 0}};
+  std::map<std::string, uint64_t> store_evictions_{{"cap", 0}, {"global_cap", 0}, {"max_age", 0}};
   static void histogram(std::string& out, const char* name, const std::string& label,
                         const std::string& value, const Histogram& h);
 };

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -151,6 +152,21 @@ Config Config::from_env(const Getenv& getenv_fn) {
   c.amo_rate_limit_max_wait_ms =
       env.integer("AMO_RATE_LIMIT_MAX_WAIT_MS", c.amo_rate_limit_max_wait_ms, 0, 60000);
   c.shutdown_grace_s = env.integer("SHUTDOWN_GRACE_S", c.shutdown_grace_s, 0, 600);
+  c.leads_fresh_s = env.integer("LEADS_FRESH_S", c.leads_fresh_s, 0, 3600);
+  c.leads_stale_max_s = env.integer("LEADS_STALE_MAX_S", c.leads_stale_max_s, 0, 2592000);
+  if (c.leads_stale_max_s > 0 && c.leads_stale_max_s < c.leads_fresh_s)
+    throw ConfigError("LEADS_STALE_MAX_S: must be 0 (never stale) or at least LEADS_FRESH_S");
+  c.leads_store_max_age_s =
+      env.integer("LEADS_STORE_MAX_AGE_S", std::max({86400, c.leads_stale_max_s, c.leads_fresh_s}),
+                  60, 2592000);
+  if (c.leads_store_max_age_s < std::max(c.leads_stale_max_s, c.leads_fresh_s))
+    throw ConfigError(
+        "LEADS_STORE_MAX_AGE_S: must be at least LEADS_STALE_MAX_S and LEADS_FRESH_S");
+  c.leads_store_per_user = env.integer("LEADS_STORE_PER_USER", c.leads_store_per_user, 1, 10000);
+  c.leads_store_max_entries =
+      env.integer("LEADS_STORE_MAX_ENTRIES", c.leads_store_max_entries, 1, 10000000);
+  if (c.leads_store_max_entries < c.leads_store_per_user)
+    throw ConfigError("LEADS_STORE_MAX_ENTRIES: must be at least LEADS_STORE_PER_USER");
   if (auto l = env.opt("LOG_LEVEL")) {
     if (*l == "error")
       c.log_level = LogLevel::kError;
@@ -216,6 +232,12 @@ std::vector<std::string> Config::describe() const {
       "AMO_RATE_LIMIT_RPS=" + std::to_string(amo_rate_limit_rps),
       "AMO_RATE_LIMIT_MAX_WAIT_MS=" + std::to_string(amo_rate_limit_max_wait_ms),
       "SHUTDOWN_GRACE_S=" + std::to_string(shutdown_grace_s),
+      "LEADS_FRESH_S=" + std::to_string(leads_fresh_s) +
+          (leads_fresh_s == 0 ? " (the leads store is off)" : ""),
+      "LEADS_STALE_MAX_S=" + std::to_string(leads_stale_max_s),
+      "LEADS_STORE_MAX_AGE_S=" + std::to_string(leads_store_max_age_s),
+      "LEADS_STORE_PER_USER=" + std::to_string(leads_store_per_user),
+      "LEADS_STORE_MAX_ENTRIES=" + std::to_string(leads_store_max_entries),
       "LOG_LEVEL=" + std::string(kLevels[static_cast<int>(log_level)]),
   };
 }

@@ -44,6 +44,16 @@ struct Config {
   double amo_rate_limit_rps = 7;
   int amo_rate_limit_max_wait_ms = 5000;
   int shutdown_grace_s = 20;
+  // The leads store (amo/response_store): answers younger than leads_fresh_s are served
+  // without calling amoCRM (0 turns the store off: no reads, no writes, no stale answers);
+  // when amoCRM fails, answers younger than leads_stale_max_s are served as stale (0:
+  // never). Bounded per user and overall (oldest evicted); nothing older than
+  // leads_store_max_age_s is kept (unset: the larger of one day and leads_stale_max_s).
+  int leads_fresh_s = 5;
+  int leads_stale_max_s = 86400;
+  int leads_store_max_age_s = 86400;
+  int leads_store_per_user = 100;
+  int leads_store_max_entries = 100000;
   LogLevel log_level = LogLevel::kInfo;
 
   using Getenv = std::function<const char*(const char*)>;

@@ -129,6 +129,9 @@ Connection exchange(Services& svc, const std::string& user, const Grant& g) {
         store::upsert_connection(tx, user, account.id, g.host, name,
                                  {sealed.access, sealed.refresh, sealed.key_id, expires_at},
                                  digest(g.code));
+        // A new connection may be another amoCRM login with other rights, even on the
+        // same account: nothing stored under the previous one is served again.
+        store::clear_user_store(tx, user);
         store::audit(tx, "connect", user, account.id, json::write([&](json::Writer& w) {
                        w.StartObject();
                        json::kv(w, "domain", g.host);

@@ -39,6 +39,7 @@ void disconnect(Services& svc, const std::string& user, const char* audit_event)
     auto row = store::get_connection(tx, user);
     if (store::delete_connection(tx, user))
       store::audit(tx, audit_event, user, row ? row->account_id : std::nullopt);
+    store::clear_user_store(tx, user);  // its stored leads go with it
     tx.commit();
   });
 }

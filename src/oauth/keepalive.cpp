@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "amo/response_store.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "crypto/crypto.hpp"
@@ -16,12 +17,14 @@
 namespace amo::oauth {
 
 RefreshDueResult refresh_due(Services& svc, int concurrency) {
+  auto purged = amo_api::purge_store(svc);
   auto due = svc.db.with([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     return store::due_for_refresh(tx, svc.cfg.amo_keepalive_days);
   });
   RefreshDueResult out;
   out.due = due.size();
+  out.store_purged = purged.expired + purged.over_cap;
   std::atomic<size_t> next{0}, ok{0}, failed{0};
   auto work = [&] {
     for (size_t i = next++; i < due.size(); i = next++) {
@@ -56,6 +59,12 @@ RefreshDueResult refresh_due(Services& svc, int concurrency) {
 RotateResult rotate_keys(Services& svc) {
   RotateResult out;
   const std::string current = svc.cipher.current_id();
+  out.store_removed = svc.db.with([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    size_t n = store::delete_store_not_under_key(tx, current);
+    tx.commit();
+    return n;
+  });
   for (;;) {
     auto rows = svc.db.with([&](pqxx::connection& c) {
       pqxx::read_transaction tx(c);

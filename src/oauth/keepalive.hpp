@@ -9,16 +9,20 @@ namespace amo::oauth {
 
 struct RefreshDueResult {
   size_t due = 0, refreshed = 0, failed = 0;
+  size_t store_purged = 0;  // stored leads answers past LEADS_STORE_MAX_AGE_S or the cap
 };
 // Refreshes, through the same single-flight path as requests, every connection whose last
 // refresh is older than AMO_KEEPALIVE_DAYS; at most `concurrency` refreshes at a time.
+// First purges the leads store of expired entries and enforces its global cap.
 RefreshDueResult refresh_due(Services& svc, int concurrency);
 
 struct RotateResult {
   size_t rewrapped = 0, unreadable = 0;
+  size_t store_removed = 0;
 };
 // Re-encrypts every stored pair not under the current TOKEN_ENCRYPTION_KEY (conditional
-// writes: a pair refreshed meanwhile is already under the current key).
+// writes: a pair refreshed meanwhile is already under the current key). Stored leads
+// answers under another key are removed instead (they are fetched again on demand).
 RotateResult rotate_keys(Services& svc);
 
 }  // namespace amo::oauth

@@ -109,6 +109,7 @@ Session refresh(Services& svc, const std::string& user, int64_t seen_version, bo
             if (e.grant_rejected()) {
               // Re-read under our lock already: nobody rotated it, the grant is dead.
               store::mark_needs_reauth(tx, user, row->token_version);
+              store::clear_user_store(tx, user);  // nothing stored is served to it any more
               store::audit(tx, "reauth_required", user, row->account_id,
                            json::write([&](json::Writer& w) {
                              w.StartObject();

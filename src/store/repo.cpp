@@ -109,6 +109,77 @@ const std::vector<Stmt>& statements() {
        "ON CONFLICT (bucket) DO UPDATE SET next_at = now() + make_interval(secs => $2) "
        "WHERE r.next_at <= now() RETURNING 0"},
       {"once_release", "DELETE FROM amo_rate_limit WHERE bucket = $1"},
+      // ---- leads store
+      {"store_lock", "SELECT pg_advisory_xact_lock(7263004, hashtext($1))"},
+      {"store_read",
+       "SELECT c.access_token_enc IS NOT NULL, c.needs_reauth, c.account_id, "
+       "encode(c.last_code_hash, 'hex'), s.user_id IS NOT NULL, s.account_id, "
+       "encode(s.body_enc, 'hex'), s.key_id, "
+       "coalesce(floor(extract(epoch from s.fetched_at))::bigint, 0), "
+       "coalesce(extract(epoch from clock_timestamp() - s.fetched_at)::float8, 0), "
+       "coalesce(s.lease_until > clock_timestamp(), false), encode(s.lease_token, 'hex'), "
+       "encode(s.done_token, 'hex'), s.done_fail_code, s.done_retry_after "
+       "FROM amo_connection c LEFT JOIN amo_response_store s ON s.user_id = c.user_id "
+       "AND s.kind = $2 AND s.key_hash = decode($3, 'hex') WHERE c.user_id = $1"},
+      // Rows are only created for the connection the fetch began under ($4: its generation).
+      {"store_claim",
+       "INSERT INTO amo_response_store AS s (user_id, kind, key_hash, written_at, lease_token, "
+       "lease_until) SELECT c.user_id, $2, decode($3, 'hex'), clock_timestamp(), "
+       "decode($5, 'hex'), clock_timestamp() + make_interval(secs => $6::float8 / 1000) "
+       "FROM amo_connection c WHERE c.user_id = $1 AND NOT c.needs_reauth "
+       "AND c.last_code_hash IS NOT DISTINCT FROM decode($4, 'hex') "
+       "ON CONFLICT (user_id, kind, key_hash) DO UPDATE SET lease_token = EXCLUDED.lease_token, "
+       "lease_until = EXCLUDED.lease_until "
+       "WHERE s.lease_until IS NULL OR s.lease_until <= clock_timestamp() RETURNING (xmax = 0)"},
+      {"store_fill",
+       "INSERT INTO amo_response_store AS s (user_id, kind, key_hash, account_id, body_enc, "
+       "key_id, fetched_at, written_at, done_token) "
+       "SELECT c.user_id, $2, decode($3, 'hex'), c.account_id, decode($6, 'hex'), $7, "
+       "clock_timestamp(), clock_timestamp(), decode($5, 'hex') "
+       "FROM amo_connection c WHERE c.user_id = $1 AND NOT c.needs_reauth "
+       "AND c.last_code_hash IS NOT DISTINCT FROM decode($4, 'hex') "
+       "ON CONFLICT (user_id, kind, key_hash) DO UPDATE SET account_id = EXCLUDED.account_id, "
+       "body_enc = EXCLUDED.body_enc, key_id = EXCLUDED.key_id, fetched_at = "
+       "EXCLUDED.fetched_at, written_at = EXCLUDED.written_at, done_token = "
+       "EXCLUDED.done_token, done_fail_code = NULL, done_retry_after = NULL, "
+       "lease_token = CASE WHEN s.lease_token = EXCLUDED.done_token THEN NULL ELSE "
+       "s.lease_token END, "
+       "lease_until = CASE WHEN s.lease_token = EXCLUDED.done_token THEN NULL ELSE "
+       "s.lease_until END "
+       "RETURNING floor(extract(epoch from fetched_at))::bigint, (xmax = 0)"},
+      {"store_end_lease",
+       "UPDATE amo_response_store SET lease_token = NULL, lease_until = NULL, "
+       "done_token = CASE WHEN $5::text IS NULL THEN done_token ELSE lease_token END, "
+       "done_fail_code = CASE WHEN $5::text IS NULL THEN done_fail_code ELSE $5::text END, "
+       "done_retry_after = CASE WHEN $5::text IS NULL THEN done_retry_after ELSE $6::int END "
+       "WHERE user_id = $1 AND kind = $2 AND key_hash = decode($3, 'hex') "
+       "AND lease_token = decode($4, 'hex')"},
+      {"store_poll",
+       "SELECT coalesce(lease_until > clock_timestamp(), false), encode(lease_token, 'hex') "
+       "FROM amo_response_store WHERE user_id = $1 AND kind = $2 AND key_hash = decode($3, "
+       "'hex')"},
+      {"store_entries_of",
+       "SELECT kind, encode(key_hash, 'hex'), "
+       "extract(epoch from clock_timestamp() - written_at)::float8, "
+       "coalesce(lease_until > clock_timestamp(), false) "
+       "FROM amo_response_store WHERE user_id = $1"},
+      {"store_delete",
+       "DELETE FROM amo_response_store WHERE user_id = $1 AND kind = $2 AND key_hash = "
+       "decode($3, 'hex')"},
+      {"store_clear_user", "DELETE FROM amo_response_store WHERE user_id = $1"},
+      // Both skip rows another transaction holds: never wait (nor deadlock) on a
+      // concurrent write or clear; such rows are being replaced or removed anyway.
+      {"store_purge_old",
+       "DELETE FROM amo_response_store WHERE (user_id, kind, key_hash) IN (SELECT user_id, "
+       "kind, key_hash FROM amo_response_store WHERE written_at < clock_timestamp() - "
+       "make_interval(secs => $1::float8) FOR UPDATE SKIP LOCKED)"},
+      {"store_count", "SELECT count(*) FROM amo_response_store"},
+      {"store_evict_oldest",
+       "DELETE FROM amo_response_store WHERE (user_id, kind, key_hash) IN (SELECT user_id, "
+       "kind, key_hash FROM amo_response_store ORDER BY written_at LIMIT $1 "
+       "FOR UPDATE SKIP LOCKED)"},
+      {"store_not_under_key",
+       "DELETE FROM amo_response_store WHERE key_id IS NOT NULL AND key_id <> $1"},
       {"job_run_insert",
        "INSERT INTO amo_job_run (job, started_at, ok, due, refreshed, failed) VALUES ($1, "
        "to_timestamp($2::float8), $3, $4, $5, $6)"},
@@ -339,6 +410,120 @@ int64_t take_once(pqxx::transaction_base& tx, const std::string& bucket, int win
 
 void release_once(pqxx::transaction_base& tx, const std::string& bucket) {
   tx.exec_prepared("once_release", bucket);
+}
+
+namespace {
+std::optional<std::string> opt_unhex(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return unhex(f.as<std::string>());
+}
+std::optional<std::string> opt_hx(const std::optional<std::string>& raw) {
+  if (!raw) return std::nullopt;
+  return hx(*raw);
+}
+void lock_user_store(pqxx::transaction_base& tx, const std::string& user_id) {
+  tx.exec_prepared("store_lock", user_id);
+}
+}  // namespace
+
+std::optional<StoreView> read_store(pqxx::transaction_base& tx, const std::string& user_id,
+                                    const std::string& kind, const std::string& key_hash) {
+  auto r = tx.exec_prepared("store_read", user_id, kind, hx(key_hash));
+  if (r.empty()) return std::nullopt;
+  const auto& row = r[0];
+  StoreView v;
+  v.has_tokens = row[0].as<bool>();
+  v.needs_reauth = row[1].as<bool>();
+  v.account_id = opt<int64_t>(row[2]);
+  v.generation = opt_unhex(row[3]);
+  if (row[4].as<bool>()) {
+    StoredEntry e;
+    e.account_id = opt<int64_t>(row[5]);
+    e.body_enc = opt_unhex(row[6]);
+    e.key_id = opt<std::string>(row[7]);
+    e.fetched_at = row[8].as<int64_t>();
+    e.age_s = row[9].as<double>();
+    e.leased = row[10].as<bool>();
+    e.lease_token = opt_unhex(row[11]);
+    e.done_token = opt_unhex(row[12]);
+    e.done_fail_code = opt<std::string>(row[13]);
+    e.done_retry_after = opt<int>(row[14]);
+    v.entry = std::move(e);
+  }
+  return v;
+}
+
+std::optional<bool> claim_store_entry(pqxx::transaction_base& tx, const std::string& user_id,
+                                      const std::string& kind, const std::string& key_hash,
+                                      const std::optional<std::string>& generation,
+                                      const std::string& lease_token, int64_t lease_ms) {
+  lock_user_store(tx, user_id);
+  auto r = tx.exec_prepared("store_claim", user_id, kind, hx(key_hash), opt_hx(generation),
+                            hx(lease_token), lease_ms);
+  if (r.empty()) return std::nullopt;
+  return r[0][0].as<bool>();
+}
+
+std::optional<StoreFill> fill_store_entry(pqxx::transaction_base& tx, const std::string& user_id,
+                                          const std::string& kind, const std::string& key_hash,
+                                          const std::optional<std::string>& generation,
+                                          const std::string& lease_token,
+                                          const std::string& body_enc, const std::string& key_id) {
+  lock_user_store(tx, user_id);
+  auto r = tx.exec_prepared("store_fill", user_id, kind, hx(key_hash), opt_hx(generation),
+                            hx(lease_token), hx(body_enc), key_id);
+  if (r.empty()) return std::nullopt;
+  return StoreFill{r[0][0].as<int64_t>(), r[0][1].as<bool>()};
+}
+
+void end_store_lease(pqxx::transaction_base& tx, const std::string& user_id,
+                     const std::string& kind, const std::string& key_hash,
+                     const std::string& lease_token, const std::optional<std::string>& fail_code,
+                     const std::optional<int>& retry_after) {
+  tx.exec_prepared("store_end_lease", user_id, kind, hx(key_hash), hx(lease_token), fail_code,
+                   retry_after);
+}
+
+std::optional<StoreLease> poll_store_lease(pqxx::transaction_base& tx, const std::string& user_id,
+                                           const std::string& kind, const std::string& key_hash) {
+  auto r = tx.exec_prepared("store_poll", user_id, kind, hx(key_hash));
+  if (r.empty()) return std::nullopt;
+  return StoreLease{r[0][0].as<bool>(), opt_unhex(r[0][1])};
+}
+
+std::vector<StoreEntryAge> store_entries_of(pqxx::transaction_base& tx,
+                                            const std::string& user_id) {
+  std::vector<StoreEntryAge> out;
+  for (auto row : tx.exec_prepared("store_entries_of", user_id))
+    out.push_back(StoreEntryAge{row[0].as<std::string>(), unhex(row[1].as<std::string>()),
+                                row[2].as<double>(), row[3].as<bool>()});
+  return out;
+}
+
+void delete_store_entry(pqxx::transaction_base& tx, const std::string& user_id,
+                        const std::string& kind, const std::string& key_hash) {
+  tx.exec_prepared("store_delete", user_id, kind, hx(key_hash));
+}
+
+size_t clear_user_store(pqxx::transaction_base& tx, const std::string& user_id) {
+  lock_user_store(tx, user_id);
+  return tx.exec_prepared("store_clear_user", user_id).affected_rows();
+}
+
+size_t purge_store_older_than(pqxx::transaction_base& tx, int max_age_s) {
+  return tx.exec_prepared("store_purge_old", max_age_s).affected_rows();
+}
+
+int64_t count_store_entries(pqxx::transaction_base& tx) {
+  return tx.exec_prepared1("store_count")[0].as<int64_t>();
+}
+
+size_t evict_oldest_store_entries(pqxx::transaction_base& tx, int64_t n) {
+  return tx.exec_prepared("store_evict_oldest", n).affected_rows();
+}
+
+size_t delete_store_not_under_key(pqxx::transaction_base& tx, const std::string& key_id) {
+  return tx.exec_prepared("store_not_under_key", key_id).affected_rows();
 }
 
 void record_job_run(Pool& pool, const JobRun& run) {

@@ -114,6 +114,77 @@ int64_t take_once(pqxx::transaction_base& tx, const std::string& bucket, int win
 // Gives back a window taken by take_once (when the guarded action did not happen).
 void release_once(pqxx::transaction_base& tx, const std::string& bucket);
 
+// ---- The leads store (amo/response_store): one row per (user, kind, key hash). Every
+// write that can create a row, and every clear, first takes the user's transaction-scoped
+// advisory lock, so a fetch that began under a connection cannot write after that
+// connection was removed or replaced. Hashes and ciphertext are raw bytes.
+struct StoredEntry {
+  std::optional<int64_t> account_id;
+  std::optional<std::string> body_enc, key_id;  // both or neither
+  int64_t fetched_at = 0;                       // unix seconds (0 without a body)
+  double age_s = 0;                             // since fetched_at, database clock
+  bool leased = false;                          // a fetch is in flight
+  std::optional<std::string> lease_token, done_token, done_fail_code;
+  std::optional<int> done_retry_after;
+};
+// What a leads request sees in one read: the user's connection and its stored entry.
+struct StoreView {
+  bool has_tokens = false;
+  bool needs_reauth = false;
+  std::optional<int64_t> account_id;
+  std::optional<std::string> generation;  // the connection's last code hash: new per connection
+  std::optional<StoredEntry> entry;
+};
+// nullopt: the user has no connection row.
+std::optional<StoreView> read_store(pqxx::transaction_base& tx, const std::string& user_id,
+                                    const std::string& kind, const std::string& key_hash);
+// Claims the entry's fetch (creating an empty entry when there is none) for `lease_ms`,
+// unless another live lease holds it or the connection is no longer `generation`.
+// nullopt: not claimed; else whether the entry was created.
+std::optional<bool> claim_store_entry(pqxx::transaction_base& tx, const std::string& user_id,
+                                      const std::string& kind, const std::string& key_hash,
+                                      const std::optional<std::string>& generation,
+                                      const std::string& lease_token, int64_t lease_ms);
+struct StoreFill {
+  int64_t fetched_at = 0;  // unix seconds, database clock
+  bool inserted = false;   // a new entry (not a replaced one)
+};
+// Stores a fetched answer (ends `lease_token`'s lease); nullopt when the connection is no
+// longer `generation` (disconnected, reconnected, needs re-authorization).
+std::optional<StoreFill> fill_store_entry(pqxx::transaction_base& tx, const std::string& user_id,
+                                          const std::string& kind, const std::string& key_hash,
+                                          const std::optional<std::string>& generation,
+                                          const std::string& lease_token,
+                                          const std::string& body_enc, const std::string& key_id);
+// Ends a lease: with `fail_code` the waiters of that fetch adopt its outcome; without,
+// they look again (and may fetch themselves).
+void end_store_lease(pqxx::transaction_base& tx, const std::string& user_id,
+                     const std::string& kind, const std::string& key_hash,
+                     const std::string& lease_token, const std::optional<std::string>& fail_code,
+                     const std::optional<int>& retry_after);
+struct StoreLease {
+  bool leased = false;
+  std::optional<std::string> lease_token;
+};
+std::optional<StoreLease> poll_store_lease(pqxx::transaction_base& tx, const std::string& user_id,
+                                           const std::string& kind, const std::string& key_hash);
+struct StoreEntryAge {
+  std::string kind, key_hash;
+  double age_s = 0;  // since it was last written
+  bool leased = false;
+};
+std::vector<StoreEntryAge> store_entries_of(pqxx::transaction_base& tx, const std::string& user_id);
+void delete_store_entry(pqxx::transaction_base& tx, const std::string& user_id,
+                        const std::string& kind, const std::string& key_hash);
+// Removes every stored answer of the user (disconnect, hook, reconnect, re-authorization).
+size_t clear_user_store(pqxx::transaction_base& tx, const std::string& user_id);
+size_t purge_store_older_than(pqxx::transaction_base& tx, int max_age_s);
+int64_t count_store_entries(pqxx::transaction_base& tx);
+// Removes up to `n` of the oldest entries (skipping rows another transaction holds).
+size_t evict_oldest_store_entries(pqxx::transaction_base& tx, int64_t n);
+// Removes stored answers encrypted under another key than `key_id` (rotate-keys).
+size_t delete_store_not_under_key(pqxx::transaction_base& tx, const std::string& key_id);
+
 // One finished run of a CLI job (`refresh-due`): the serving processes export it.
 struct JobRun {
   std::string job;

@@ -486,4 +486,59 @@ BOOST_AUTO_TEST_CASE(describe_masks_database_password_forms) {
   BOOST_TEST(contains(plain_out, "DATABASE_URL=dbname=amo host=/run/postgresql\n"), plain_out);
 }
 
+BOOST_AUTO_TEST_CASE(leads_store_settings) {
+  Config d = load(minimal_env());
+  BOOST_TEST(d.leads_fresh_s == 5);
+  BOOST_TEST(d.leads_stale_max_s == 86400);
+  BOOST_TEST(d.leads_store_max_age_s == 86400);
+  BOOST_TEST(d.leads_store_per_user == 100);
+  BOOST_TEST(d.leads_store_max_entries == 100000);
+  std::string shown = joined(d.describe());
+  for (auto line :
+       {"LEADS_FRESH_S=5\n", "LEADS_STALE_MAX_S=86400\n", "LEADS_STORE_MAX_AGE_S=86400\n",
+        "LEADS_STORE_PER_USER=100\n", "LEADS_STORE_MAX_ENTRIES=100000\n"})
+    BOOST_TEST(contains(shown, line), line);
+  Env env = minimal_env();
+  env["LEADS_FRESH_S"] = "0";
+  env["LEADS_STALE_MAX_S"] = "0";
+  env["LEADS_STORE_PER_USER"] = "1";
+  env["LEADS_STORE_MAX_ENTRIES"] = "1";
+  Config off = load(env);
+  BOOST_TEST(off.leads_fresh_s == 0);
+  BOOST_TEST(off.leads_stale_max_s == 0);
+  BOOST_TEST(contains(joined(off.describe()), "LEADS_FRESH_S=0 (the leads store is off)\n"));
+  // The maximum age follows a longer stale window unless it is set.
+  BOOST_TEST(with("LEADS_STALE_MAX_S", "172800").leads_store_max_age_s == 172800);
+  Env short_env = minimal_env();
+  short_env["LEADS_STALE_MAX_S"] = "300";
+  short_env["LEADS_STORE_MAX_AGE_S"] = "600";
+  BOOST_TEST(load(short_env).leads_store_max_age_s == 600);
+  short_env.erase("LEADS_STORE_MAX_AGE_S");
+  BOOST_TEST(load(short_env).leads_store_max_age_s == 86400);
+  for (auto [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"LEADS_FRESH_S", "-1"},
+                                                        {"LEADS_FRESH_S", "3601"},
+                                                        {"LEADS_FRESH_S", "5s"},
+                                                        {"LEADS_STALE_MAX_S", "2592001"},
+                                                        {"LEADS_STORE_MAX_AGE_S", "59"},
+                                                        {"LEADS_STORE_PER_USER", "0"},
+                                                        {"LEADS_STORE_MAX_ENTRIES", "0"}})
+    expect_bad(name, value);
+  // Relations: stale ≥ fresh (or 0), max age ≥ both, global cap ≥ per-user cap.
+  Env e1 = minimal_env();
+  e1["LEADS_FRESH_S"] = "60";
+  e1["LEADS_STALE_MAX_S"] = "30";
+  expect_error(e1, "LEADS_STALE_MAX_S");
+  e1["LEADS_STALE_MAX_S"] = "0";
+  BOOST_TEST(load(e1).leads_stale_max_s == 0);
+  Env e2 = minimal_env();
+  e2["LEADS_STALE_MAX_S"] = "7200";
+  e2["LEADS_STORE_MAX_AGE_S"] = "3600";
+  expect_error(e2, "LEADS_STORE_MAX_AGE_S");
+  Env e3 = minimal_env();
+  e3["LEADS_STORE_PER_USER"] = "500";
+  e3["LEADS_STORE_MAX_ENTRIES"] = "499";
+  expect_error(e3, "LEADS_STORE_MAX_ENTRIES");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

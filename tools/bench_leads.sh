@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# `make bench` (second part): GET /api/amo-crm/leads for 50 users of ONE amoCRM account
+# (the amoCRM simulator, 7 requests/s per account like amoCRM), with and without the leads
+# store. wrk keeps 50 connections busy, each request signed for the next of the 50 users;
+# we report req/s, p50/p99, non-2xx, stale answers and how many calls reached amoCRM.
+# Everything runs in a throwaway directory under /tmp that is removed on exit.
+#
+#   bash tools/bench_leads.sh [BUILD_DIR]    (BUILD_DIR holds amo-connect and tools/amo-sim/amo-sim)
+#
+# Settings (environment):
+#   BENCH_LEADS_DURATION  wrk duration of each run (10s)
+#   BENCH_LEADS_USERS     connected users, all of one account (50)
+#   BENCH_LEADS_FRESH     the LEADS_FRESH_S values to run ("0 5 30"; 0 = no store); each
+#                         value > 0 runs twice: cold (empty store) and warm (after one
+#                         request per user)
+#   BENCH_LEADS_QUERY     the query every user asks for (limit=50)
+#   WRK_THREADS           wrk -t (2); wrk -c is the number of users
+#   WORKER_THREADS, DB_POOL_SIZE, LOG_LEVEL   amo-connect (64 / 8 / warn)
+# Exit status: non-zero only when something failed to start, never because of the numbers.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+duration=${BENCH_LEADS_DURATION:-10s}
+users=${BENCH_LEADS_USERS:-50}
+fresh_values=${BENCH_LEADS_FRESH:-0 5 30}
+query=${BENCH_LEADS_QUERY:-limit=50}
+wrk_threads=${WRK_THREADS:-2}
+
+die() { echo "bench-leads: $*" >&2; exit 1; }
+for t in wrk nginx psql curl; do
+  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
+done
+[ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
+[ -x "$build/tools/amo-sim/amo-sim" ] || die "$build/tools/amo-sim/amo-sim not found (make build)"
+
+tmp=$(mktemp -d /tmp/amo-bench-leads.XXXXXX)
+chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
+pgdir="$tmp/pg"
+pids=()
+pg_started=0
+amo_pid=
+
+# bench_cleanup, free_port, wait_http, to_ms
+source "$root/tools/bench_common.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+sim_counter() {  # NAME → the simulator's counter
+  curl -sf "$sim/_sim/counters" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
+}
+
+# ---------------------------------------------------------------- the stack
+pg_started=1
+DATABASE_URL=$(bash "$root/tools/devstack.sh" pg-start "$pgdir") || die "PostgreSQL did not start"
+port=$(free_port)
+sim_port=$(free_port)
+sim="http://127.0.0.1:$sim_port"
+base="http://127.0.0.1:$port"
+export DATABASE_URL JWT_SECRET TOKEN_ENCRYPTION_KEY AMO_CLIENT_SECRET
+JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TOKEN_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 -w0)
+AMO_CLIENT_SECRET=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export AMO_CLIENT_ID=00000000-0000-4000-8000-000000000002
+export AMO_REDIRECT_URI="$base/api/v1/integrations/amo-crm/callback"
+export AMO_DOMAIN=reforyou.amocrm.ru
+export AMO_BASE_URL="$sim" AMO_AUTH_URL="$sim/oauth"
+export TEMPLATES_DIR="$root/templates" SQL_DIR="$root/sql"
+export FCGI_SOCKET="$tmp/amo-connect.sock"
+export WORKER_THREADS=${WORKER_THREADS:-64}
+export DB_POOL_SIZE=${DB_POOL_SIZE:-8}
+export LOG_LEVEL=${LOG_LEVEL:-warn}
+"$build/amo-connect" migrate >/dev/null || die "migrate failed"
+
+SIM_FCGI_SOCKET="$tmp/sim.sock" SIM_CLIENT_ID="$AMO_CLIENT_ID" SIM_CLIENT_SECRET="$AMO_CLIENT_SECRET" \
+  SIM_REDIRECT_URI="$AMO_REDIRECT_URI" SIM_ACCOUNT_HOST="$AMO_DOMAIN" \
+  "$build/tools/amo-sim/amo-sim" 2>"$tmp/sim.log" &
+pids+=($!)
+
+start_server() {  # LEADS_FRESH_S
+  rm -f "$FCGI_SOCKET"
+  LEADS_FRESH_S=$1 "$build/amo-connect" serve 2>>"$tmp/amo-connect.log" &
+  amo_pid=$!
+  pids+=("$amo_pid")
+  for _ in $(seq 100); do
+    [ -S "$FCGI_SOCKET" ] && return 0
+    kill -0 "$amo_pid" 2>/dev/null || { cat "$tmp/amo-connect.log" >&2; die "amo-connect serve exited"; }
+    sleep 0.1
+  done
+  die "amo-connect did not open $FCGI_SOCKET"
+}
+stop_server() {
+  kill -TERM "$amo_pid" 2>/dev/null || true
+  wait "$amo_pid" 2>/dev/null || true
+  local i
+  for i in "${!pids[@]}"; do [ "${pids[i]}" != "$amo_pid" ] || pids[i]=""; done
+  amo_pid=
+}
+
+start_server 5
+for _ in $(seq 100); do [ -S "$tmp/sim.sock" ] && break; sleep 0.1; done
+[ -S "$tmp/sim.sock" ] || { cat "$tmp/sim.log" >&2; die "the simulator did not open its socket"; }
+bash "$root/tools/devstack.sh" nginx-conf "$tmp/nginx" "$port" "$FCGI_SOCKET" "$sim_port" "$tmp/sim.sock" >/dev/null
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g "daemon off;" &
+pids+=($!)
+wait_http "$base/healthz" nginx "$!"
+wait_http "$sim/_sim/counters" "the simulator" "${pids[0]}"
+
+# ---------------------------------------------------------------- 50 agents, one account
+echo "bench-leads: connecting $users users to one account (through the callback)"
+: >"$tmp/tokens"
+for i in $(seq "$users"); do
+  tok=$("$build/amo-connect" dev-token "agent-$i")
+  state=$(curl -sf -H "Authorization: Bearer $tok" "$base/api/amo-crm/auth-url" |
+    grep -o '"state":"[^"]*"' | cut -d'"' -f4)
+  grant=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{}' "$sim/_sim/issue-code")
+  code=$(echo "$grant" | grep -o '"code":"[^"]*"' | cut -d'"' -f4)
+  referer=$(echo "$grant" | grep -o '"referer":"[^"]*"' | cut -d'"' -f4)
+  st=$(curl -s -o /dev/null -w '%{http_code}' \
+    "$base/api/v1/integrations/amo-crm/callback?code=$code&state=$state&referer=$referer&client_id=$AMO_CLIENT_ID")
+  [ "$st" = 200 ] || die "connecting agent-$i: the callback answered $st"
+  echo "$tok" >>"$tmp/tokens"
+done
+accounts=$(psql "$DATABASE_URL" -tAq -c "SELECT count(DISTINCT account_id) || ' account(s), ' || count(*) || ' connections' FROM amo_connection")
+echo "bench-leads: $accounts"
+
+# Each request is signed for the next user; stale answers are counted from the bodies.
+cat >"$tmp/leads.lua" <<LUA
+local tokens = {}
+for line in io.lines("$tmp/tokens") do tokens[#tokens + 1] = line end
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+n, stale, ok = 0, 0, 0  -- globals: done() reads them from each thread
+function init(args) n = math.random(#tokens) end
+function request()
+  n = n % #tokens + 1
+  return wrk.format("GET", "/api/amo-crm/leads?$query", {["Authorization"] = "Bearer " .. tokens[n]})
+end
+codes = ""  -- the first answer of each other status, for the log
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1
+  elseif not codes:find("<" .. status .. ">", 1, true) then
+    codes = codes .. "<" .. status .. "> " .. body:sub(1, 160) .. "\n"
+  end
+  if status == 200 and body:find('"stale":true', 1, true) then stale = stale + 1 end
+end
+function done(summary, latency, requests)
+  local s, o = 0, 0
+  for _, t in ipairs(threads) do
+    s = s + t:get("stale"); o = o + t:get("ok")
+    if t:get("codes") ~= "" then io.write("other answers, e.g.:\n" .. t:get("codes")) end
+  end
+  io.write(string.format("ok200 %d\nstale %d\n", o, s))
+end
+LUA
+
+declare -A R
+runs=()
+run() {  # LEADS_FRESH_S cold|warm
+  local fresh=$1 mode=$2 name out before id=$1.$2 started
+  name=$([ "$fresh" = 0 ] && echo "no store" || echo "store FRESH_S=$fresh, $mode")
+  runs+=("$id")
+  stop_server
+  psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
+  start_server "$fresh"
+  R[$id.warm]=-
+  if [ "$mode" = warm ]; then
+    # Every agent opened the list a moment ago: one request each, one after the other
+    # (all at once, most would wait past AMO_RATE_LIMIT_MAX_WAIT_MS for the account's pace).
+    started=$(date +%s.%N)
+    local st failed=0
+    while IFS= read -r tok; do
+      st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$base/api/amo-crm/leads?$query")
+      [ "$st" = 200 ] || failed=$((failed + 1))
+    done <"$tmp/tokens"
+    [ "$failed" = 0 ] || echo "bench-leads: $name: $failed warm-up requests did not answer 200"
+    R[$id.warm]=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    psql "$DATABASE_URL" -q -c "DELETE FROM amo_rate_limit" >/dev/null
+  fi
+  before=$(sim_counter leads)
+  echo "bench-leads: $name: wrk -t$wrk_threads -c$users -d$duration --timeout 30s --latency"
+  out=$(wrk -t"$wrk_threads" -c"$users" -d"$duration" --timeout 30s --latency -s "$tmp/leads.lua" "$base/api/amo-crm/leads?$query")
+  while IFS= read -r line; do echo "    $line"; done <<<"$out"
+  R[$id.rps]=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%.1f", $2}')
+  R[$id.p50]=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+  R[$id.p99]=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+  R[$id.total]=$(echo "$out" | awk '/requests in/ {print $1}')
+  R[$id.non2xx]=$(echo "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
+  R[$id.non2xx]=${R[$id.non2xx]:-0}
+  R[$id.stale]=$(echo "$out" | awk '$1 == "stale" {print $2}')
+  R[$id.ok]=$(echo "$out" | awk '$1 == "ok200" {print $2}')
+  R[$id.calls]=$(( $(sim_counter leads) - before ))
+  R[$id.name]=$name
+}
+
+for f in $fresh_values; do
+  run "$f" cold
+  [ "$f" = 0 ] || run "$f" warm
+done
+
+echo
+echo "GET /api/amo-crm/leads?$query — $users users of one account, wrk -t$wrk_threads -c$users -d$duration, $(nproc) CPUs"
+echo "amo-connect: WORKER_THREADS=$WORKER_THREADS DB_POOL_SIZE=$DB_POOL_SIZE, AMO_RATE_LIMIT_RPS=7 (the simulator allows 7/s)"
+echo "cold: the store starts empty; warm: after one request per agent (warm-up s: how long it took)"
+echo "200: answers with the leads (stale ones included); non-2xx: mostly 429 rate_limited (no pacing slot in time)"
+printf '%-24s %9s %9s %9s %9s %9s %9s %7s %12s %9s\n' run "req/s" "p50 ms" "p99 ms" requests 200 non-2xx stale "amoCRM calls" "warm-up s"
+for id in "${runs[@]}"; do
+  printf '%-24s %9s %9s %9s %9s %9s %9s %7s %12s %9s\n' "${R[$id.name]}" "${R[$id.rps]}" "${R[$id.p50]}" \
+    "${R[$id.p99]}" "${R[$id.total]}" "${R[$id.ok]}" "${R[$id.non2xx]}" "${R[$id.stale]}" "${R[$id.calls]}" "${R[$id.warm]}"
+done
+echo "most amoCRM API requests in any second (all runs, the simulator's count): $(sim_counter max_rps_seen)"
