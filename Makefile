@@ -56,8 +56,8 @@ test:
 	@if [ "$(TSAN)" != 0 ] && [ -z "$(CTEST_ARGS)" ]; then $(MAKE) --no-print-directory test-tsan; fi
 
 # The same unit, db and e2e labels under ThreadSanitizer (a separate build directory).
-# `make test` runs it after the ASan suite (TSAN=0, or a CTEST_ARGS selection, skips it).
-TSAN ?= 1
+# `TSAN=1 make test` runs it after the ASan suite (a CTEST_ARGS selection skips it).
+TSAN ?= 0
 TSAN_BUILD_DIR ?= build-tsan
 test-tsan:
 	@$(DEPS) build test-build unit db e2e
