@@ -380,7 +380,10 @@ BOOST_AUTO_TEST_CASE(docs_stand_alone) {
   size_t links = 0;
   for (auto& doc : docs) {
     std::string text = read_text(doc.string());
-    BOOST_TEST(text.find("../shared") == std::string::npos, doc << " points into ../shared");
+    // The workbench beside the repository, spelled in two pieces so this check is not a hit
+    // of its own.
+    static const std::string outside = std::string("../") + "shared";
+    BOOST_TEST(text.find(outside) == std::string::npos, doc << " points outside the repository");
     BOOST_TEST(text.find("SPEC \xC2\xA7") == std::string::npos, doc << " cites the SPEC");
     BOOST_TEST(text.find("SPEC.md") == std::string::npos, doc << " cites SPEC.md");
     for (std::sregex_iterator it(text.begin(), text.end(), link), end; it != end; ++it) {
