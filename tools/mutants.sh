@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing: does the test suite notice when the code is wrong?
 #
-#   tools/mutants.sh [--list] [NAME...]        (make mutants [MUTANTS="NAME..."])
+#   tools/mutants.sh [--list | --check] [NAME...]    (make mutants [MUTANTS="NAME..."])
 #
 # Each tests/mutants/NAME.patch is one small, deliberate bug (a `git diff` against the
 # tree) with a header saying what it breaks and which tests must notice:
@@ -27,6 +27,10 @@
 # longer fits the code (refresh it: make the change again and `git diff` it), "NO BUILD"
 # when the mutated tree does not compile (a mutant must be a bug, not a syntax error).
 #
+# --check only proves that every selected patch still applies to the tree as it is (CTest
+# runs it in the unit label, so a refactor that outdates a mutant turns the suite red, not
+# a later `make mutants`); it builds nothing.
+#
 # Prints a table and writes it to $MUTANTS_DIR/report.txt. Exit status 0 only when every
 # selected mutant was killed. Slow (minutes per e2e mutant on two cores): not part of CI.
 #
@@ -45,13 +49,15 @@ tree="$work/tree"
 build="$work/build"
 logs="$work/logs"
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
 
 list_only=false
+check_only=false
 names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --list) list_only=true ;;
+    --check) check_only=true ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "mutants: unknown option $1" >&2; exit 2 ;;
     *) names+=("$1") ;;
@@ -89,6 +95,19 @@ if $list_only; then
     header "$p" test | sed 's/^/    test: /'
   done
   exit 0
+fi
+
+if $check_only; then
+  stale=0
+  for p in "${selected[@]}"; do
+    if ! (cd "$root" && git apply --check "$p" 2>/dev/null); then
+      echo "mutants: $(basename "$p") no longer applies: make the change again and git diff it" >&2
+      stale=$((stale + 1))
+    fi
+  done
+  echo "mutants: ${#selected[@]} patches checked, $stale stale"
+  [ "$stale" -eq 0 ]
+  exit
 fi
 
 for tool in git cmake ctest timeout; do

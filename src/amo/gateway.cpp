@@ -18,8 +18,9 @@ namespace {
 void sleep_ms(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 }  // namespace
 
-int64_t pacing_step_ms(int rps) {
-  return static_cast<int64_t>(std::ceil(1000.0 / std::max(1, rps) * 1.2)) + 10;
+int64_t pacing_step_ms(double rps) {
+  const double r = rps > 0 ? rps : 1.0;  // the configuration refuses 0; never divide by it
+  return static_cast<int64_t>(std::ceil(1000.0 / r * 1.2)) + 10;
 }
 
 void pace(Services& svc, const std::string& host) {

@@ -15,7 +15,7 @@ namespace amo::amo_api {
 void pace(Services& svc, const std::string& host);
 
 // The pacing interval for a rate: 20 % under the limit, plus 10 ms of slack.
-int64_t pacing_step_ms(int rps);
+int64_t pacing_step_ms(double rps);
 
 // GET an amoCRM API path for the user. Returns 200/204 answers; throws AmoError for the
 // rest (after the one refresh / one retry), kNotConnected / kReauthRequired when the user

@@ -128,6 +128,9 @@ BOOST_AUTO_TEST_CASE(pacing_step_keeps_a_margin) {
   BOOST_TEST(pacing_step_ms(1) == 1210);
   BOOST_TEST(pacing_step_ms(100) == 22);
   BOOST_TEST(pacing_step_ms(0) == 1210);  // never a division by zero
+  // AMO_RATE_LIMIT_RPS is a decimal: 0.5/s must not be paced as 1/s (nor 2.5 as 2).
+  BOOST_TEST(pacing_step_ms(0.5) == 2410);
+  BOOST_TEST(pacing_step_ms(2.5) == 490);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
