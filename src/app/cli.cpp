@@ -118,10 +118,11 @@ int cmd_refresh_due(const Config& cfg, int concurrency) {
     std::cerr << "amo-connect: refresh-due: database unreachable (DATABASE_URL)\n";
     return 1;
   }
-  std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.failed
-            << " failed; " << r.store_purged << " stored leads answers purged\n";
+  std::cout << "refresh-due: " << r.due << " due, " << r.refreshed << " refreshed, " << r.reauth
+            << " need re-authorization, " << r.failed << " failed; " << r.store_purged
+            << " stored leads answers purged\n";
   store::record_job_run(*rt.pool, {"refresh-due", started, r.failed == 0, int64_t(r.due),
-                                   int64_t(r.refreshed), int64_t(r.failed)});
+                                   int64_t(r.refreshed), int64_t(r.reauth), int64_t(r.failed)});
   return r.failed == 0 ? 0 : 1;
 }
 

@@ -25,7 +25,7 @@ RefreshDueResult refresh_due(Services& svc, int concurrency) {
   RefreshDueResult out;
   out.due = due.size();
   out.store_purged = purged.expired + purged.over_cap;
-  std::atomic<size_t> next{0}, ok{0}, failed{0};
+  std::atomic<size_t> next{0}, ok{0}, reauth{0}, failed{0};
   auto work = [&] {
     for (size_t i = next++; i < due.size(); i = next++) {
       const std::string& user = due[i];
@@ -38,6 +38,10 @@ RefreshDueResult refresh_due(Services& svc, int concurrency) {
         refresh(svc, user, row->token_version, /*force=*/true);
         ++ok;
       } catch (const core::Error& e) {
+        if (e.fault() == core::Fault::kReauthRequired) {
+          ++reauth;  // refresh() marked, audited and logged it
+          continue;
+        }
         ++failed;
         log::warn("keep-alive refresh failed", [&](json::Writer& w) {
           json::kv(w, "fault", static_cast<int64_t>(e.fault()));
@@ -52,6 +56,7 @@ RefreshDueResult refresh_due(Services& svc, int concurrency) {
   work();
   for (auto& t : threads) t.join();
   out.refreshed = ok.load();
+  out.reauth = reauth.load();
   out.failed = failed.load();
   return out;
 }

@@ -8,12 +8,15 @@
 namespace amo::oauth {
 
 struct RefreshDueResult {
-  size_t due = 0, refreshed = 0, failed = 0;
+  size_t due = 0, refreshed = 0;
+  size_t reauth = 0;        // amoCRM refused the refresh token: marked needsReauth (expected)
+  size_t failed = 0;        // amoCRM or the database failed: the connection is unchanged
   size_t store_purged = 0;  // stored leads answers past LEADS_STORE_MAX_AGE_S or the cap
 };
 // Refreshes, through the same single-flight path as requests, every connection whose last
 // refresh is older than AMO_KEEPALIVE_DAYS; at most `concurrency` refreshes at a time.
-// First purges the leads store of expired entries and enforces its global cap.
+// First purges the leads store of expired entries and enforces its global cap. The run
+// failed when `failed` > 0; a refused grant is the user's doing, counted in `reauth`.
 RefreshDueResult refresh_due(Services& svc, int concurrency);
 
 struct RotateResult {

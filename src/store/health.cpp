@@ -56,15 +56,18 @@ void render_db_metrics(Pool& pool, std::string& out) {
          std::to_string(g->needs_reauth));
   if (g->last_success)
     metric("amo_refresh_due_last_success_timestamp_seconds", "gauge",
-           "End of the last refresh-due run in which every refresh succeeded.",
+           "End of the last refresh-due run in which no refresh failed (refused grants are not "
+           "failures).",
            std::to_string(*g->last_success));
   if (!g->last_run) return;
   metric("amo_refresh_due_last_run_timestamp_seconds", "gauge", "End of the last refresh-due run.",
          std::to_string(*g->last_run));
   Metrics::family(out, "amo_refresh_due_last_run_connections", "gauge",
-                  "Connections the last refresh-due run found due, refreshed, failed.");
+                  "Connections the last refresh-due run found due, refreshed, refused by amoCRM "
+                  "(reauth: the user must connect again), failed.");
   for (auto [result, n] : {std::pair<const char*, int64_t>{"due", g->last_due},
                            {"refreshed", g->last_refreshed},
+                           {"reauth", g->last_reauth},
                            {"failed", g->last_failed}})
     out += std::string("amo_refresh_due_last_run_connections{result=\"") + result + "\"} " +
            std::to_string(n) + "\n";

@@ -181,15 +181,16 @@ const std::vector<Stmt>& statements() {
       {"store_not_under_key",
        "DELETE FROM amo_response_store WHERE key_id IS NOT NULL AND key_id <> $1"},
       {"job_run_insert",
-       "INSERT INTO amo_job_run (job, started_at, ok, due, refreshed, failed) VALUES ($1, "
-       "to_timestamp($2::float8), $3, $4, $5, $6)"},
+       "INSERT INTO amo_job_run (job, started_at, ok, due, refreshed, reauth, failed) VALUES "
+       "($1, to_timestamp($2::float8), $3, $4, $5, $6, $7)"},
       {"scrape_gauges",
        "SELECT (SELECT count(*) FROM amo_connection WHERE needs_reauth), "
        "(SELECT floor(extract(epoch from max(finished_at)))::bigint FROM amo_job_run "
        "WHERE job = $1 AND ok), "
-       "last.finished, last.due, last.refreshed, last.failed FROM (SELECT 1) AS one "
-       "LEFT JOIN LATERAL (SELECT floor(extract(epoch from finished_at))::bigint AS finished, "
-       "due, refreshed, failed FROM amo_job_run WHERE job = $1 ORDER BY finished_at DESC "
+       "last.finished, last.due, last.refreshed, last.reauth, last.failed FROM (SELECT 1) AS "
+       "one LEFT JOIN LATERAL (SELECT floor(extract(epoch from finished_at))::bigint AS "
+       "finished, due, refreshed, reauth, failed FROM amo_job_run WHERE job = $1 ORDER BY "
+       "finished_at DESC "
        "LIMIT 1) AS last ON true"},
       {"audit_insert",
        "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, "
@@ -530,7 +531,7 @@ void record_job_run(Pool& pool, const JobRun& run) {
   pool.with([&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);  // one statement
     tx.exec_prepared("job_run_insert", run.job, run.started_at, run.ok, run.due, run.refreshed,
-                     run.failed);
+                     run.reauth, run.failed);
   });
 }
 
@@ -544,7 +545,8 @@ ScrapeGauges scrape_gauges(pqxx::transaction_base& tx, const std::string& job) {
   if (g.last_run) {
     g.last_due = r[3].as<int64_t>();
     g.last_refreshed = r[4].as<int64_t>();
-    g.last_failed = r[5].as<int64_t>();
+    g.last_reauth = r[5].as<int64_t>();
+    g.last_failed = r[6].as<int64_t>();
   }
   return g;
 }

@@ -190,7 +190,7 @@ struct JobRun {
   std::string job;
   double started_at = 0;  // unix seconds
   bool ok = false;        // the run's exit status is 0
-  int64_t due = 0, refreshed = 0, failed = 0;
+  int64_t due = 0, refreshed = 0, reauth = 0, failed = 0;
 };
 // The last step of a CLI command: takes the pool and writes the row on its own.
 void record_job_run(Pool& pool, const JobRun& run);
@@ -201,7 +201,7 @@ struct ScrapeGauges {
   int64_t needs_reauth = 0;             // connections awaiting re-authorization
   std::optional<int64_t> last_success;  // end of the job's last run with ok
   std::optional<int64_t> last_run;      // end of its last run, and that run's counts
-  int64_t last_due = 0, last_refreshed = 0, last_failed = 0;
+  int64_t last_due = 0, last_refreshed = 0, last_reauth = 0, last_failed = 0;
 };
 ScrapeGauges scrape_gauges(pqxx::transaction_base& tx, const std::string& job);
 

@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(refresh_due_runs_and_needs_reauth_in_metrics) {
   // A run in which every refresh succeeds.
   due("'ops-due-1'");
   int64_t before = std::time(nullptr);
-  refresh_due(s, "1 due, 1 refreshed, 0 failed", 0);
+  refresh_due(s, "1 due, 1 refreshed, 0 need re-authorization, 0 failed", 0);
   int64_t after = std::time(nullptr);
   m = scrape(s);
   std::string success = sample(m, "amo_refresh_due_last_success_timestamp_seconds");
@@ -279,29 +279,61 @@ BOOST_AUTO_TEST_CASE(refresh_due_runs_and_needs_reauth_in_metrics) {
   BOOST_TEST(sample(m, "amo_refresh_due_last_run_timestamp_seconds") == success);
   BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"due\"}") == "1");
   BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"refreshed\"}") == "1");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"reauth\"}") == "0");
   BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"failed\"}") == "0");
   BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "0");
 
-  // amoCRM rejects every refresh token: the run fails, and the three connections it found
-  // due now wait for their users to connect again.
-  sim_post(s, "/_sim/revoke-refresh");
-  due("'ops-due-2', 'ops-due-3', 'ops-due-4'");
+  // amoCRM is unavailable for the token endpoint: the run fails (exit 1, no new success on
+  // record) and the connection it found due is unchanged.
+  due("'ops-due-1'");
+  const std::string unchanged = s.pg->psql(
+      "SELECT access_token_enc, refresh_token_enc, token_version FROM amo_connection WHERE user_id "
+      "= "
+      "'ops-due-1'");
+  sim_post(s, "/_sim/knobs",
+           R"({"fail_next":{"endpoint":"token_refresh","status":503,"count":50}})");
+  sleep_ms(1100);  // the timestamps below have a resolution of a second
   before = std::time(nullptr);
-  refresh_due(s, "3 due, 0 refreshed, 3 failed", 1);
+  refresh_due(s, "1 due, 0 refreshed, 0 need re-authorization, 1 failed", 1);
   after = std::time(nullptr);
+  sim_post(s, "/_sim/knobs", R"({"fail_next":null})");
   m = scrape(s);
-  BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "3");
-  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE needs_reauth") == "3");
   BOOST_TEST(sample(m, "amo_refresh_due_last_success_timestamp_seconds") == success);
   std::string last = sample(m, "amo_refresh_due_last_run_timestamp_seconds");
   BOOST_REQUIRE(!last.empty());
   BOOST_TEST(std::stoll(last) >= before);
   BOOST_TEST(std::stoll(last) <= after);
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"failed\"}") == "1");
+  BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "0");
+  BOOST_TEST(
+      s.pg->psql("SELECT access_token_enc, refresh_token_enc, token_version FROM amo_connection "
+                 "WHERE user_id = 'ops-due-1'") == unchanged);
+  s.pg->psql("UPDATE amo_connection SET last_refresh_at = now() WHERE user_id = 'ops-due-1'");
+
+  // amoCRM refuses three refresh tokens (the users revoked the integration): those
+  // connections now wait for their users to connect again. That is the users' doing, not
+  // a failed run: exit 0, and a new success on record.
+  sim_post(s, "/_sim/revoke-refresh");
+  due("'ops-due-2', 'ops-due-3', 'ops-due-4'");
+  sleep_ms(1100);
+  before = std::time(nullptr);
+  refresh_due(s, "3 due, 0 refreshed, 3 need re-authorization, 0 failed", 0);
+  after = std::time(nullptr);
+  m = scrape(s);
+  BOOST_TEST(sample(m, "amo_connections_needs_reauth") == "3");
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE needs_reauth") == "3");
+  success = sample(m, "amo_refresh_due_last_success_timestamp_seconds");
+  BOOST_REQUIRE(!success.empty());
+  BOOST_TEST(std::stoll(success) >= before);
+  BOOST_TEST(std::stoll(success) <= after);
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_timestamp_seconds") == success);
   BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"due\"}") == "3");
   BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"refreshed\"}") == "0");
-  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"failed\"}") == "3");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"reauth\"}") == "3");
+  BOOST_TEST(sample(m, "amo_refresh_due_last_run_connections{result=\"failed\"}") == "0");
   BOOST_TEST(s.pg->psql("SELECT count(*), count(*) FILTER (WHERE ok), sum(due), sum(refreshed), "
-                        "sum(failed) FROM amo_job_run WHERE job = 'refresh-due'") == "2|1|4|1|3");
+                        "sum(reauth), sum(failed) FROM amo_job_run WHERE job = 'refresh-due'") ==
+             "3|2|5|1|3|1");
 }
 
 // Without the database /metrics still answers: amo_db_up 0, the database's gauges left out.
@@ -340,7 +372,8 @@ BOOST_AUTO_TEST_CASE(rules_use_exported_metrics) {
   connect_user(s, "ops-rules");
   http_get(s.api("/leads"), {s.auth("ops-rules")});
   s.pg->psql("UPDATE amo_connection SET last_refresh_at = now()");
-  refresh_due(s, "0 due, 0 refreshed, 0 failed", 0);  // a success on record
+  refresh_due(s, "0 due, 0 refreshed, 0 need re-authorization, 0 failed",
+              0);  // a success on record
   auto m = scrape(s);
 
   // The text of every `expr:` (continuation lines are indented deeper than the key).
