@@ -10,13 +10,16 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "amo/client.hpp"
 #include "app/app.hpp"
+#include "app/connections_cli.hpp"
 #include "app/metrics.hpp"
 #include "auth/jwt.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "crypto/crypto.hpp"
 #include "http/fcgi_server.hpp"
 #include "oauth/keepalive.hpp"
@@ -38,6 +41,8 @@ const char* kUsage =
     "  rotate-keys    re-encrypt stored tokens with TOKEN_ENCRYPTION_KEY\n"
     "  check-config   print the effective configuration (secrets masked), check the database\n"
     "  dev-token USER print an HS256 JWT for USER signed with JWT_SECRET (development)\n";
+
+std::string usage() { return std::string(kUsage) + kConnectionsUsage; }
 
 std::string sql_dir() {
   const char* d = std::getenv("SQL_DIR");
@@ -139,6 +144,21 @@ int cmd_rotate_keys(const Config& cfg) {
   return r.unreadable == 0 ? 0 : 1;
 }
 
+// `connections …`: the arguments are checked before the configuration is read.
+int cmd_connections(int argc, char** argv) {
+  ConnectionsArgs args;
+  try {
+    args = parse_connections_args(std::vector<std::string>(argv + 2, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "amo-connect: " << e.what() << "\nusage:\n" << kConnectionsUsage;
+    return 2;
+  }
+  Config cfg = Config::from_process_env();
+  log::set_level(cfg.log_level);
+  Runtime rt(cfg);
+  return run_connections(rt.svc, args, std::cout, std::cerr);
+}
+
 int cmd_check_config(const Config& cfg) {
   for (auto& line : cfg.describe()) std::cout << line << "\n";
   auto pool = make_pool(cfg);
@@ -156,11 +176,12 @@ int cmd_check_config(const Config& cfg) {
 
 int run_cli(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << kUsage;
+    std::cerr << usage();
     return 2;
   }
   std::string cmd = argv[1];
   try {
+    if (cmd == "connections") return cmd_connections(argc, argv);
     if (cmd == "migrate") {
       auto url = Config::database_url_from_env([](const char* n) { return std::getenv(n); });
       auto applied = store::migrate(url, sql_dir());
@@ -176,13 +197,12 @@ int run_cli(int argc, char** argv) {
         int concurrency = 4;
         for (int i = 2; i + 1 < argc; ++i)
           if (std::string(argv[i]) == "--concurrency") {
-            char* end = nullptr;
-            long n = std::strtol(argv[i + 1], &end, 10);
-            if (*end || n < 1 || n > 64) {
+            auto n = core::parse_decimal(argv[i + 1], 1, 64);
+            if (!n) {
               std::cerr << "amo-connect: refresh-due: --concurrency must be from 1 to 64\n";
               return 2;
             }
-            concurrency = static_cast<int>(n);
+            concurrency = static_cast<int>(*n);
           }
         return cmd_refresh_due(cfg, concurrency);
       }
@@ -201,7 +221,7 @@ int run_cli(int argc, char** argv) {
       std::cout << auth::sign_jwt_hs256(payload, cfg.jwt_secret) << "\n";
       return 0;
     }
-    std::cerr << kUsage;
+    std::cerr << usage();
     return 2;
   } catch (const ConfigError& e) {
     std::cerr << "amo-connect: configuration error: " << e.what() << "\n";

@@ -14,7 +14,6 @@ namespace amo::auth {
 namespace {
 
 constexpr size_t kMaxTokenLen = 8 * 1024;
-constexpr size_t kMaxUserIdLen = 128;
 
 [[noreturn]] void fail(const char* why) { throw JwtError(why); }
 
@@ -54,12 +53,7 @@ std::optional<double> time_claim(const rapidjson::Value& payload, const char* na
 std::string user_id_from(const rapidjson::Value& v) {
   if (v.IsString()) {
     std::string s(v.GetString(), v.GetStringLength());
-    // Stored as text: it must be valid UTF-8 (no overlong forms, no lone surrogates).
-    if (s.empty() || s.size() > kMaxUserIdLen || !core::valid_utf8(s)) fail("no user id in token");
-    for (char c : s) {
-      auto b = static_cast<unsigned char>(c);
-      if (b < 0x20 || b == 0x7F) fail("no user id in token");  // control chars, NUL
-    }
+    if (!valid_user_id(s)) fail("no user id in token");
     return s;
   }
   if (v.IsInt64()) return std::to_string(v.GetInt64());
@@ -75,6 +69,16 @@ std::string user_id_from(const rapidjson::Value& v) {
 }
 
 }  // namespace
+
+bool valid_user_id(std::string_view s) {
+  // Stored as text: it must be valid UTF-8 (no overlong forms, no lone surrogates).
+  if (s.empty() || s.size() > kMaxUserIdLen || !core::valid_utf8(s)) return false;
+  for (char c : s) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7F) return false;  // control chars, NUL
+  }
+  return true;
+}
 
 std::string verify_jwt(std::string_view token, std::string_view secret, int64_t now_unix,
                        int leeway_s) {

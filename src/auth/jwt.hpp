@@ -12,6 +12,11 @@ struct JwtError : std::runtime_error {
   using std::runtime_error::runtime_error;  // message is safe to log (never the token)
 };
 
+// A user id as the service stores it: 1 to kMaxUserIdLen bytes of valid UTF-8 without
+// control characters. A string `sub` must be one; the CLI checks its USER the same way.
+inline constexpr size_t kMaxUserIdLen = 128;
+bool valid_user_id(std::string_view s);
+
 // Verifies signature, alg, exp and nbf (with leeway) and returns the user id: claim `sub`,
 // else `userId`, else `id`; a string or an integer (written as decimal text).
 std::string verify_jwt(std::string_view token, std::string_view secret, int64_t now_unix,

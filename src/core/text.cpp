@@ -74,4 +74,13 @@ std::string clean_text(std::string_view s, size_t max_code_points) {
   return out;
 }
 
+std::optional<int64_t> parse_decimal(std::string_view s, int64_t lo, int64_t hi) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  int64_t n = 0;
+  for (char c : s) n = n * 10 + (c - '0');
+  if (n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
 }  // namespace amo::core

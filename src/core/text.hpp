@@ -2,6 +2,7 @@
 // Text crossing the boundary (requests, amoCRM answers, the database) is UTF-8 by contract;
 // these check it and repair it where repair is the kinder answer.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,9 @@ inline std::string ascii_lower(std::string_view s) {
   for (char& c : out) c = ascii_lower(c);
   return out;
 }
+// A whole decimal number from `lo` to `hi` (digits only: no sign, space or exponent), or
+// nullopt.
+std::optional<int64_t> parse_decimal(std::string_view s, int64_t lo, int64_t hi);
 // Text fit to store and show: repaired UTF-8, control characters (NUL included) dropped
 // except tab and newline, cut to at most `max_code_points`.
 std::string clean_text(std::string_view s, size_t max_code_points);

@@ -20,27 +20,39 @@ Status status(Services& svc, const std::string& user) {
     pqxx::nontransaction tx(c);  // one statement: no BEGIN/COMMIT round trips
     return store::get_status(tx, user);
   });
+  return row ? to_status(*row) : Status{};
+}
+
+Status to_status(const store::StatusRow& row) {
   Status s;
-  if (!row) return s;
   s.exists = true;
-  s.has_tokens = row->has_tokens;
-  s.needs_reauth = row->needs_reauth;
-  s.domain = row->domain;
-  s.account_id = row->account_id;
-  s.account_name = row->account_name;
-  s.expires_at = row->expires_at;
-  s.last_refresh_at = row->last_refresh_at;
+  s.has_tokens = row.has_tokens;
+  s.needs_reauth = row.needs_reauth;
+  s.domain = row.domain;
+  s.account_id = row.account_id;
+  s.account_name = row.account_name;
+  s.expires_at = row.expires_at;
+  s.last_refresh_at = row.last_refresh_at;
   return s;
 }
 
-void disconnect(Services& svc, const std::string& user, const char* audit_event) {
-  svc.db.with([&](pqxx::connection& c) {
+bool disconnect(Services& svc, const std::string& user, const char* audit_event,
+                const char* actor) {
+  return svc.db.with([&](pqxx::connection& c) {
     pqxx::work tx(c);
     auto row = store::get_connection(tx, user);
-    if (store::delete_connection(tx, user))
-      store::audit(tx, audit_event, user, row ? row->account_id : std::nullopt);
+    bool existed = store::delete_connection(tx, user);
+    if (existed)
+      store::audit(tx, audit_event, user, row ? row->account_id : std::nullopt,
+                   actor ? json::write([&](json::Writer& w) {
+                     w.StartObject();
+                     json::kv(w, "actor", actor);
+                     w.EndObject();
+                   })
+                         : "{}");
     store::clear_user_store(tx, user);  // its stored leads go with it
     tx.commit();
+    return existed;
   });
 }
 

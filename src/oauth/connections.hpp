@@ -10,6 +10,9 @@
 namespace amo {
 struct Config;
 }
+namespace amo::store {
+struct StatusRow;
+}
 
 namespace amo::oauth {
 
@@ -25,9 +28,13 @@ struct Status {
 };
 // Reads no token material.
 Status status(Services& svc, const std::string& user);
+// The Status of a stored row.
+Status to_status(const store::StatusRow& row);
 
-// Deletes the user's connection (the token material itself); idempotent. Audited.
-void disconnect(Services& svc, const std::string& user, const char* audit_event = "disconnect");
+// Deletes the user's connection (the token material itself); idempotent. Audited (with
+// {"actor": actor} as the detail when given, e.g. "cli"). True when there was a connection.
+bool disconnect(Services& svc, const std::string& user, const char* audit_event = "disconnect",
+                const char* actor = nullptr);
 
 // The account a disconnect hook names, when its signature is valid: all three parameters
 // present, client_uuid == AMO_CLIENT_ID, signature == hex HMAC-SHA256("<client_uuid>|

@@ -23,6 +23,15 @@ const std::vector<Stmt>& statements() {
        "SELECT account_id, domain, account_name, access_token_enc IS NOT NULL, needs_reauth, "
        "extract(epoch from expires_at)::bigint, extract(epoch from last_refresh_at)::bigint "
        "FROM amo_connection WHERE user_id = $1"},
+      // The same columns as conn_status (no token material), for `connections list`.
+      {"conn_list",
+       "SELECT user_id, account_id, domain, account_name, access_token_enc IS NOT NULL, "
+       "needs_reauth, extract(epoch from expires_at)::bigint, "
+       "extract(epoch from last_refresh_at)::bigint FROM amo_connection "
+       "WHERE (NOT $1::bool OR needs_reauth) AND ($2::text IS NULL OR domain = $2::text) "
+       "AND ($3::int IS NULL OR last_refresh_at IS NULL "
+       "OR last_refresh_at < now() - make_interval(days => $3::int)) "
+       "ORDER BY user_id LIMIT $4"},
       {"conn_get", std::string("SELECT ") + kConnCols + " FROM amo_connection WHERE user_id = $1"},
       {"conn_lock_nowait", std::string("SELECT ") + kConnCols +
                                " FROM amo_connection WHERE user_id = $1 FOR UPDATE NOWAIT"},
@@ -192,6 +201,14 @@ const std::vector<Stmt>& statements() {
        "finished, due, refreshed, reauth, failed FROM amo_job_run WHERE job = $1 ORDER BY "
        "finished_at DESC "
        "LIMIT 1) AS last ON true"},
+      {"audit_of_user",
+       "SELECT extract(epoch from at)::bigint, event, account_id, detail::text "
+       "FROM amo_audit_log WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2"},
+      {"audit_last_failure",
+       "SELECT extract(epoch from at)::bigint, event, account_id, detail::text "
+       "FROM amo_audit_log WHERE user_id = $1 "
+       "AND event IN ('reauth_required', 'exchange_failed', 'account_not_allowed') "
+       "ORDER BY at DESC, id DESC LIMIT 1"},
       {"audit_insert",
        "INSERT INTO amo_audit_log (event, user_id, account_id, detail) VALUES ($1, $2, $3, "
        "$4::jsonb)"},
@@ -229,6 +246,19 @@ ConnectionRow to_connection(const pqxx::row& r) {
   return c;
 }
 
+// The columns of conn_status from `first` on (conn_list has user_id before them).
+StatusRow to_status(const pqxx::row& r, int first) {
+  StatusRow s;
+  s.account_id = opt<int64_t>(r[first]);
+  s.domain = r[first + 1].as<std::string>();
+  s.account_name = opt<std::string>(r[first + 2]);
+  s.has_tokens = r[first + 3].as<bool>();
+  s.needs_reauth = r[first + 4].as<bool>();
+  s.expires_at = opt<int64_t>(r[first + 5]);
+  s.last_refresh_at = opt<int64_t>(r[first + 6]);
+  return s;
+}
+
 StateRow to_state(const pqxx::row& r) {
   StateRow s;
   s.user_id = r[0].as<std::string>();
@@ -260,15 +290,38 @@ void prepare_connection(pqxx::connection& c) {
 std::optional<StatusRow> get_status(pqxx::transaction_base& tx, const std::string& user_id) {
   auto r = tx.exec_prepared("conn_status", user_id);
   if (r.empty()) return std::nullopt;
-  StatusRow s;
-  s.account_id = opt<int64_t>(r[0][0]);
-  s.domain = r[0][1].as<std::string>();
-  s.account_name = opt<std::string>(r[0][2]);
-  s.has_tokens = r[0][3].as<bool>();
-  s.needs_reauth = r[0][4].as<bool>();
-  s.expires_at = opt<int64_t>(r[0][5]);
-  s.last_refresh_at = opt<int64_t>(r[0][6]);
-  return s;
+  return to_status(r[0], 0);
+}
+
+std::vector<ConnectionSummary> list_connections(pqxx::transaction_base& tx,
+                                                const ConnectionFilter& filter, int64_t limit) {
+  std::vector<ConnectionSummary> out;
+  for (auto row : tx.exec_prepared("conn_list", filter.needs_reauth_only, filter.domain,
+                                   filter.stale_days, limit)) {
+    out.push_back(ConnectionSummary{row[0].as<std::string>(), to_status(row, 1)});
+  }
+  return out;
+}
+
+namespace {
+AuditRow to_audit(const pqxx::row& r) {
+  return AuditRow{r[0].as<int64_t>(), r[1].as<std::string>(), opt<int64_t>(r[2]),
+                  r[3].as<std::string>()};
+}
+}  // namespace
+
+std::vector<AuditRow> audit_of_user(pqxx::transaction_base& tx, const std::string& user_id,
+                                    int64_t limit) {
+  std::vector<AuditRow> out;
+  for (auto row : tx.exec_prepared("audit_of_user", user_id, limit)) out.push_back(to_audit(row));
+  return out;
+}
+
+std::optional<AuditRow> last_failure_of_user(pqxx::transaction_base& tx,
+                                             const std::string& user_id) {
+  auto r = tx.exec_prepared("audit_last_failure", user_id);
+  if (r.empty()) return std::nullopt;
+  return to_audit(r[0]);
 }
 
 std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx,

@@ -48,6 +48,35 @@ struct StatusRow {
 };
 std::optional<StatusRow> get_status(pqxx::transaction_base& tx, const std::string& user_id);
 
+// `amo-connect connections list`: connections in user order, without token material.
+struct ConnectionSummary {
+  std::string user_id;
+  StatusRow status;
+};
+struct ConnectionFilter {
+  bool needs_reauth_only = false;
+  std::optional<std::string> domain;  // normalized host
+  std::optional<int> stale_days;      // last refresh older than this many days (or never)
+};
+// At most `limit` rows.
+std::vector<ConnectionSummary> list_connections(pqxx::transaction_base& tx,
+                                                const ConnectionFilter& filter, int64_t limit);
+
+// Rows of the audit log (never a secret by contract).
+struct AuditRow {
+  int64_t at = 0;  // unix seconds
+  std::string event;
+  std::optional<int64_t> account_id;
+  std::string detail_json;
+};
+// The user's last `limit` events, newest first.
+std::vector<AuditRow> audit_of_user(pqxx::transaction_base& tx, const std::string& user_id,
+                                    int64_t limit);
+// The user's newest event that records a failure (a rejected refresh, a failed code
+// exchange, an account not allowed).
+std::optional<AuditRow> last_failure_of_user(pqxx::transaction_base& tx,
+                                             const std::string& user_id);
+
 std::optional<ConnectionRow> get_connection(pqxx::transaction_base& tx, const std::string& user_id);
 // Row lock without waiting: nullopt when another transaction holds it (`locked` set) or
 // when there is no row (`locked` false).

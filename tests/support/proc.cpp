@@ -26,30 +26,60 @@ namespace {
   ::execvp(args[0], args.data());
   ::_exit(127);
 }
-}  // namespace
 
-int run(const std::vector<std::string>& argv, std::string* out,
-        const std::map<std::string, std::string>& env, bool merge_stderr) {
+std::string read_all(int fd) {
+  std::string buf;
+  char tmp[4096];
+  ssize_t n;
+  while ((n = ::read(fd, tmp, sizeof tmp)) > 0) buf.append(tmp, static_cast<size_t>(n));
+  return buf;
+}
+
+// Runs argv to completion with stdout read from a pipe into `out`; stderr goes to `err_fd`
+// (kMerge: the same pipe; kInherit: the test's own).
+constexpr int kMerge = -1, kInherit = -2;
+int run_child(const std::vector<std::string>& argv, std::string* out,
+              const std::map<std::string, std::string>& env, int err_fd) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
-    if (merge_stderr) ::dup2(fds[1], 2);
+    if (err_fd == kMerge) ::dup2(fds[1], 2);
+    if (err_fd >= 0) {
+      ::dup2(err_fd, 2);
+      ::close(err_fd);
+    }
     ::close(fds[0]);
     ::close(fds[1]);
     exec_child(argv, env);
   }
   ::close(fds[1]);
-  std::string buf;
-  char tmp[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], tmp, sizeof tmp)) > 0) buf.append(tmp, static_cast<size_t>(n));
+  std::string buf = read_all(fds[0]);
   ::close(fds[0]);
   int st = 0;
   ::waitpid(pid, &st, 0);
   if (out) *out = buf;
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+}  // namespace
+
+int run(const std::vector<std::string>& argv, std::string* out,
+        const std::map<std::string, std::string>& env, bool merge_stderr) {
+  return run_child(argv, out, env, merge_stderr ? kMerge : kInherit);
+}
+
+int run_split(const std::vector<std::string>& argv, std::string* out, std::string* err,
+              const std::map<std::string, std::string>& env) {
+  char path[] = "/tmp/amo-stderr-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  ::unlink(path);  // the child writes through the open descriptor
+  int rc = run_child(argv, out, env, fd);
+  ::lseek(fd, 0, SEEK_SET);
+  if (err) *err = read_all(fd);
+  ::close(fd);
+  return rc;
 }
 
 Process::~Process() {

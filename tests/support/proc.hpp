@@ -10,6 +10,10 @@ namespace amo::test {
 int run(const std::vector<std::string>& argv, std::string* out = nullptr,
         const std::map<std::string, std::string>& env = {}, bool merge_stderr = true);
 
+// Like run, with stdout and stderr captured apart (stderr through a temporary file).
+int run_split(const std::vector<std::string>& argv, std::string* out, std::string* err,
+              const std::map<std::string, std::string>& env = {});
+
 class Process {
  public:
   Process() = default;

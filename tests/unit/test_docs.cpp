@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app/app.hpp"
+#include "app/connections_cli.hpp"
 #include "http/errors.hpp"
 #include "http/router.hpp"
 
@@ -369,6 +370,37 @@ BOOST_AUTO_TEST_CASE(documented_api_paths_use_a_known_prefix) {
     BOOST_TEST((service || api), "unexpected documented path " << path);
     BOOST_TEST(!methods.empty(), "documented path " << path << " has no operation");
   }
+}
+
+BOOST_AUTO_TEST_CASE(cli_md_documents_the_connections_commands) {
+  // Every subcommand and option of the `connections` usage text is in docs/CLI.md (as
+  // `connections <sub>` and `--option`), and CLI.md names no option the usage lacks.
+  const std::string usage = amo::kConnectionsUsage;
+  const std::string md = read_text(AMO_SOURCE_DIR "/docs/CLI.md");
+  static const std::regex sub(R"(connections ([a-z]+))");
+  static const std::regex option(R"(--[a-z][a-z-]*)");
+  std::set<std::string> subs, options, md_options;
+  for (std::sregex_iterator it(usage.begin(), usage.end(), sub), end; it != end; ++it)
+    subs.insert((*it)[1].str());
+  for (std::sregex_iterator it(usage.begin(), usage.end(), option), end; it != end; ++it)
+    options.insert(it->str());
+  BOOST_TEST((subs == std::set<std::string>{"list", "show", "disconnect", "refresh"}));
+  BOOST_TEST(options.size() >= 5u);
+  for (auto& s : subs)
+    BOOST_TEST(md.find("connections " + s) != std::string::npos,
+               "docs/CLI.md does not document `connections " << s << "`");
+  for (auto& o : options)
+    BOOST_TEST(md.find("`" + o) != std::string::npos, "docs/CLI.md does not document " << o);
+  // The options CLI.md shows in its `connections` section are ones the usage has.
+  auto from = md.find("## Connections");
+  BOOST_REQUIRE_MESSAGE(from != std::string::npos, "docs/CLI.md has no `## Connections` section");
+  auto to = md.find("\n## ", from + 1);
+  std::string section = md.substr(from, to == std::string::npos ? std::string::npos : to - from);
+  for (std::sregex_iterator it(section.begin(), section.end(), option), end; it != end; ++it)
+    md_options.insert(it->str());
+  for (auto& o : md_options)
+    BOOST_TEST(options.count(o) == 1u,
+               "docs/CLI.md documents " << o << ", which `connections` does not take");
 }
 
 BOOST_AUTO_TEST_CASE(docs_stand_alone) {
