@@ -346,15 +346,16 @@ BOOST_AUTO_TEST_CASE(service_role_is_least_privilege) {
     tx.commit();
   });
   // refresh-due records its runs as the service role; /metrics reads them back.
-  store::record_job_run(p, {"grant-job", 1700000000.5, true, 3, 2, 1});
+  store::record_job_run(p, {"grant-job", 1700000000.5, true, 6, 3, 2, 1});
   auto g = p.with([](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     return store::scrape_gauges(tx, "grant-job");
   });
   BOOST_TEST(g.last_success.has_value());
   BOOST_TEST((g.last_run == g.last_success));
-  BOOST_TEST(g.last_due == 3);
-  BOOST_TEST(g.last_refreshed == 2);
+  BOOST_TEST(g.last_due == 6);
+  BOOST_TEST(g.last_refreshed == 3);
+  BOOST_TEST(g.last_reauth == 2);
   BOOST_TEST(g.last_failed == 1);
   BOOST_TEST(pg.psql("SELECT started_at = to_timestamp(1700000000.5) FROM amo_job_run WHERE "
                      "job = 'grant-job'") == "t");
