@@ -57,6 +57,9 @@ test:
 
 # The same unit, db and e2e labels under ThreadSanitizer (a separate build directory).
 # `TSAN=1 make test` runs it after the ASan suite (a CTEST_ARGS selection skips it).
+# Without the amoCRM fault table (e2e suite `faults`): it is about error mapping, not
+# threads, and under TSan's 5-15x slowdown its 50 MB and deeply nested answers outlast
+# AMO_HTTP_TIMEOUT_MS (504 amo_timeout instead of 502 amo_bad_response).
 TSAN ?= 0
 TSAN_BUILD_DIR ?= build-tsan
 test-tsan:
@@ -64,7 +67,7 @@ test-tsan:
 	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DAMO_SANITIZE=thread >/dev/null
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target unit_tests db_tests e2e_tests amo-connect amo-sim
 	@cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --output-on-failure -L '^(unit|db|e2e)$$' $(CTEST_ARGS)
+	  BOOST_TEST_RUN_FILTERS='!faults' ctest --output-on-failure -L '^(unit|db|e2e)$$' $(CTEST_ARGS)
 
 # Coverage-guided fuzzing (libFuzzer, ASan+UBSan): every target (or FUZZ_TARGETS) for
 # FUZZ_SECONDS each, one after another; prints executions per target. See tests/fuzz/README.md.
