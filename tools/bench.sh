@@ -26,22 +26,11 @@ rows=${BENCH_ROWS:-10000}
 bench_user=42
 
 die() { echo "bench: $*" >&2; exit 1; }
-for t in wrk nginx psql curl node npm; do
-  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
-done
+# bench_init, bench_cleanup, free_port, wait_http, to_ms, stack_start
+source "$root/tools/bench_common.sh"
 [ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
 [ -f "$peers/setup.sql" ] || die "peers not found in $peers (set AMO_PEERS_DIR)"
-
-tmp=$(mktemp -d /tmp/amo-bench.XXXXXX)
-chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
-pgdir="$tmp/pg"
-pids=()      # processes we started, stopped in reverse order
-pg_started=0
-
-# bench_cleanup, free_port, wait_http, to_ms, stack_start
-source "$root/tools/bench_common.sh"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init bench wrk nginx psql curl node npm
 
 # Peak resident memory (VmHWM, KiB) of a process and its children.
 peak_rss_kib() {

@@ -1,6 +1,24 @@
 # Helpers shared by tools/bench.sh, tools/bench_leads.sh and tools/soak.sh (sourced). The
-# caller defines die, root, build, tmp, pgdir, pids (processes it started, stopped in reverse
-# order; empty entries are skipped) and pg_started, and installs: trap bench_cleanup EXIT.
+# caller defines die, root and build, then calls bench_init, which sets tmp, pgdir, pids
+# (processes started, stopped in reverse order; empty entries are skipped) and pg_started,
+# and installs bench_cleanup on exit.
+
+# bench_init NAME TOOL...: every TOOL on PATH, a fresh /tmp/amo-NAME.XXXXXX, cleanup on exit.
+bench_init() {
+  local name=$1 t
+  shift
+  for t in "$@"; do
+    command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
+  done
+  tmp=$(mktemp -d "/tmp/amo-$name.XXXXXX")
+  chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
+  pgdir="$tmp/pg"
+  pids=()
+  pg_started=0
+  amo_pid=
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
 
 bench_cleanup() {
   local rc=$?

@@ -27,23 +27,11 @@ query=${BENCH_LEADS_QUERY:-limit=50}
 wrk_threads=${WRK_THREADS:-2}
 
 die() { echo "bench-leads: $*" >&2; exit 1; }
-for t in wrk nginx psql curl; do
-  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
-done
+# bench_init, bench_cleanup, free_port, wait_http, to_ms, stack_start, start_server, connect_user
+source "$root/tools/bench_common.sh"
 [ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
 [ -x "$build/tools/amo-sim/amo-sim" ] || die "$build/tools/amo-sim/amo-sim not found (make build)"
-
-tmp=$(mktemp -d /tmp/amo-bench-leads.XXXXXX)
-chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
-pgdir="$tmp/pg"
-pids=()
-pg_started=0
-amo_pid=
-
-# bench_cleanup, free_port, wait_http, to_ms, stack_start, start_server, connect_user
-source "$root/tools/bench_common.sh"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init bench-leads wrk nginx psql curl
 
 sim_counter() {  # NAME → the simulator's counter
   curl -sf "$sim/_sim/counters" | grep -o "\"$1\":[0-9]*" | cut -d: -f2

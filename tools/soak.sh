@@ -32,24 +32,12 @@ warmup=15
 every=15
 
 die() { echo "soak: $*" >&2; exit 2; }
-for t in wrk nginx psql curl; do
-  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
-done
+# bench_init, bench_cleanup, free_port, wait_http, stack_start, connect_user, connect_token
+source "$root/tools/bench_common.sh"
 [ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
 [ -x "$build/tools/amo-sim/amo-sim" ] || die "$build/tools/amo-sim/amo-sim not found (make build)"
 [ "$seconds" -gt $((warmup + every)) ] || die "SOAK_SECONDS must be more than $((warmup + every))"
-
-tmp=$(mktemp -d /tmp/amo-soak.XXXXXX)
-chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
-pgdir="$tmp/pg"
-pids=()
-pg_started=0
-amo_pid=
-
-# bench_cleanup, free_port, wait_http, stack_start, connect_user, connect_token
-source "$root/tools/bench_common.sh"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init soak wrk nginx psql curl
 
 export WORKER_THREADS=${WORKER_THREADS:-16}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-8}
