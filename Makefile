@@ -26,7 +26,7 @@ DEPS := bash tools/deps.sh
 CCACHE_ENV = $(shell command -v ccache >/dev/null 2>&1 && \
   echo CCACHE_DIR=$$(ccache -k cache_dir) CCACHE_BASEDIR=$$(ccache -k base_dir))
 
-.PHONY: all deps build run test test-tsan fuzz mutants bench bench-leads install deb format clean
+.PHONY: all deps build run test test-tsan fuzz mutants bench bench-leads soak install deb format clean
 
 all: build
 
@@ -92,6 +92,12 @@ bench: build
 bench-leads: build
 	@$(DEPS) bench
 	@bash tools/bench_leads.sh $(BUILD_DIR)
+
+# SOAK_SECONDS (300) of mixed load through nginx against the simulator: RSS, fds and database
+# backends every 15 s, PASS/FAIL at the end (not part of make test); see tools/soak.sh.
+soak: build
+	@$(DEPS) bench
+	@bash tools/soak.sh $(BUILD_DIR)
 
 install: build
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)

@@ -26,22 +26,11 @@ rows=${BENCH_ROWS:-10000}
 bench_user=42
 
 die() { echo "bench: $*" >&2; exit 1; }
-for t in wrk nginx psql curl node npm; do
-  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
-done
+# bench_init, bench_cleanup, free_port, wait_http, to_ms, stack_start
+source "$root/tools/bench_common.sh"
 [ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
 [ -f "$peers/setup.sql" ] || die "peers not found in $peers (set AMO_PEERS_DIR)"
-
-tmp=$(mktemp -d /tmp/amo-bench.XXXXXX)
-chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
-pgdir="$tmp/pg"
-pids=()      # processes we started, stopped in reverse order
-pg_started=0
-
-# bench_cleanup, free_port, wait_http, to_ms
-source "$root/tools/bench_common.sh"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init bench wrk nginx psql curl node npm
 
 # Peak resident memory (VmHWM, KiB) of a process and its children.
 peak_rss_kib() {
@@ -82,26 +71,11 @@ run_wrk() {
 
 # ---------------------------------------------------------------- PostgreSQL + amo-connect
 echo "bench: PostgreSQL in $pgdir"
-pg_started=1  # before the start: a half-started cluster is stopped too
-DATABASE_URL=$(bash "$root/tools/devstack.sh" pg-start "$pgdir") || die "PostgreSQL did not start"
-
-port=$(free_port)
-export JWT_SECRET TOKEN_ENCRYPTION_KEY AMO_CLIENT_SECRET
-JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-TOKEN_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 -w0)
-AMO_CLIENT_SECRET=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AMO_CLIENT_ID=00000000-0000-4000-8000-000000000001
-export AMO_REDIRECT_URI="http://127.0.0.1:$port/api/v1/integrations/amo-crm/callback"
-export AMO_DOMAIN=reforyou.amocrm.ru
-export TEMPLATES_DIR="$root/templates"
-export SQL_DIR="$root/sql"
-export FCGI_SOCKET="$tmp/amo-connect.sock"
 export WORKER_THREADS=${WORKER_THREADS:-16}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-8}
 export LOG_LEVEL=${LOG_LEVEL:-info}
-export DATABASE_URL
+stack_start  # PostgreSQL, amo-connect and nginx (no simulator: status never calls amoCRM)
 
-"$build/amo-connect" migrate >/dev/null || die "migrate failed"
 # $rows connected users shaped like the peers' rows (~1.7 KB of token bytes each). The
 # status endpoint does not decrypt, so the bytes need not be real ciphertext.
 psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "
@@ -113,20 +87,6 @@ psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -c "
   FROM generate_series(1, $rows) g;
   ANALYZE amo_connection;" >/dev/null || die "could not insert the benchmark rows"
 token=$("$build/amo-connect" dev-token "$bench_user") || die "dev-token failed"
-
-"$build/amo-connect" serve 2>"$tmp/amo-connect.log" &
-amo_pid=$!
-pids+=("$amo_pid")
-for _ in $(seq 100); do
-  [ -S "$FCGI_SOCKET" ] && break
-  kill -0 "$amo_pid" 2>/dev/null || { cat "$tmp/amo-connect.log" >&2; die "amo-connect serve exited"; }
-  sleep 0.1
-done
-[ -S "$FCGI_SOCKET" ] || die "amo-connect did not open $FCGI_SOCKET"
-bash "$root/tools/devstack.sh" nginx-conf "$tmp/nginx" "$port" "$FCGI_SOCKET" >/dev/null
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g "daemon off;" &
-pids+=($!)
-wait_http "http://127.0.0.1:$port/healthz" nginx "$!"
 
 echo "bench: amo-connect WORKER_THREADS=$WORKER_THREADS DB_POOL_SIZE=$DB_POOL_SIZE LOG_LEVEL=$LOG_LEVEL, nginx on :$port, $rows users"
 run_wrk amo-connect "http://127.0.0.1:$port/api/amo-crm/status" "$token" "$amo_pid"

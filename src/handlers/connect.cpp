@@ -45,7 +45,9 @@ Response exchange_code(const Request& req, Context& ctx) {
   g.state = body.text("state", kMaxField);
   if (g.state && g.state->empty()) g.state.reset();
   g.host = ctx.cfg.amo_domain;
-  if (auto referer = body.text("referer", 253); referer && !referer->empty()) {
+  // Up to kMaxField like the other fields; anything but an allowed host name (a URL, a
+  // host over 253 bytes) is then invalid_referer, as in the callback.
+  if (auto referer = body.text("referer", kMaxField); referer && !referer->empty()) {
     auto host = core::allowed_host(*referer, ctx.cfg.amo_allowed_domains);
     if (!host) throw Error(Fault::kInvalidReferer);
     g.host = *host;

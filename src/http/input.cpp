@@ -13,7 +13,11 @@ JsonBody::JsonBody(const std::string& body) {
     doc_.SetObject();
     return;
   }
-  auto fail = json::parse(body, doc_, json::kRequestLimits);
+  std::string duplicate;
+  auto fail = json::parse(body, doc_, json::kRequestLimits, &duplicate);
+  if (fail == json::ParseFail::kDuplicateKey)  // the name, cut and made printable
+    throw Error(Fault::kInvalidJson,
+                "Request body has a duplicate key \"" + core::clean_text(duplicate, 64) + "\"");
   if (fail != json::ParseFail::kNone)
     throw Error(Fault::kInvalidJson, std::string("Request body is ") + json::describe(fail));
   if (!doc_.IsObject()) throw Error(Fault::kInvalidJson, "Request body must be a JSON object");

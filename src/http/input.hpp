@@ -10,7 +10,7 @@
 
 namespace amo::http {
 
-// A request's JSON body (at most 64 KiB, 32 levels, valid UTF-8).
+// A request's JSON body (at most 64 KiB, 32 levels, valid UTF-8, no duplicate member names).
 class JsonBody {
  public:
   // An empty body reads as {}; anything but a JSON object is kInvalidJson.

@@ -1,5 +1,6 @@
 #include "util/json.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/text.hpp"
@@ -76,6 +77,8 @@ const char* describe(ParseFail f) {
       return "not valid JSON";
     case ParseFail::kEncoding:
       return "not valid UTF-8";
+    case ParseFail::kDuplicateKey:
+      return "an object with a duplicate key";
   }
   return "not valid JSON";
 }
@@ -128,18 +131,54 @@ bool escapes_valid(const rapidjson::Value& root) {
   }
   return true;
 }
+
+// The first member name that occurs twice in one object, anywhere in `root` (names compared
+// as decoded bytes, so "a" and "\u0061" are one name). Sorting keeps an object of thousands
+// of members at n log n.
+std::optional<std::string_view> duplicate_key(const rapidjson::Value& root) {
+  std::vector<const rapidjson::Value*> todo{&root};
+  std::vector<std::string_view> names;
+  while (!todo.empty()) {
+    const rapidjson::Value* v = todo.back();
+    todo.pop_back();
+    if (v->IsArray())
+      for (const auto& e : v->GetArray()) todo.push_back(&e);
+    if (!v->IsObject()) continue;
+    names.clear();
+    for (const auto& m : v->GetObject()) {
+      names.emplace_back(m.name.GetString(), m.name.GetStringLength());
+      todo.push_back(&m.value);
+    }
+    std::sort(names.begin(), names.end());
+    auto dup = std::adjacent_find(names.begin(), names.end());
+    if (dup != names.end()) return *dup;
+  }
+  return std::nullopt;
+}
 }  // namespace
 
-ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits) {
+ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits,
+                std::string* duplicate) {
   if (text.size() > limits.max_bytes) return ParseFail::kTooLarge;
   if (nesting_depth(text, limits.max_depth) > limits.max_depth) return ParseFail::kTooDeep;
+  // A NUL byte is never valid JSON text (in a string it must be escaped), but RapidJSON
+  // takes one after the value for the end of the text: `{"a":1}\0{"a":2}` would read as
+  // its first half.
+  if (text.find('\0') != std::string_view::npos) return ParseFail::kSyntax;
   constexpr unsigned kFlags =
       rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
   out.Parse<kFlags>(text.data(), text.size());
   if (!out.HasParseError()) {
-    if (text.find("\\u") == std::string_view::npos || escapes_valid(out)) return ParseFail::kNone;
-    out.SetNull();
-    return ParseFail::kEncoding;
+    if (text.find("\\u") != std::string_view::npos && !escapes_valid(out)) {
+      out.SetNull();
+      return ParseFail::kEncoding;
+    }
+    if (auto name = duplicate_key(out)) {
+      if (duplicate) duplicate->assign(name->data(), name->size());
+      out.SetNull();
+      return ParseFail::kDuplicateKey;
+    }
+    return ParseFail::kNone;
   }
   auto code = out.GetParseError();
   bool encoding = code == rapidjson::kParseErrorStringInvalidEncoding ||

@@ -40,11 +40,16 @@ struct Limits {
 inline constexpr Limits kRequestLimits{64 * 1024, 32};
 inline constexpr Limits kUpstreamLimits{8 * 1024 * 1024, 64};
 
-enum class ParseFail { kNone, kTooLarge, kTooDeep, kSyntax, kEncoding };
+enum class ParseFail { kNone, kTooLarge, kTooDeep, kSyntax, kEncoding, kDuplicateKey };
 const char* describe(ParseFail f);
 
-// Parses `text` (one complete JSON value, strings valid UTF-8) into `out`.
-ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits);
+// Parses `text` (one complete JSON value, strings valid UTF-8, no object with two members
+// of one name at any depth) into `out`. A duplicate name is refused because readers differ
+// on which copy counts (RapidJSON's FindMember takes the first, most others the last): the
+// value we check and the value another component acts on could differ. On kDuplicateKey,
+// `duplicate` (when given) receives that name as decoded.
+ParseFail parse(std::string_view text, rapidjson::Document& out, Limits limits,
+                std::string* duplicate = nullptr);
 // The deepest nesting of arrays/objects in `text`, counting stops past `stop_at`.
 int nesting_depth(std::string_view text, int stop_at);
 

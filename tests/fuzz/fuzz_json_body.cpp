@@ -13,7 +13,7 @@ struct Field {
   size_t max_chars;
 };
 // The fields handlers read, with their bounds.
-constexpr Field kFields[] = {{"code", 1024}, {"state", 1024},  {"referer", 253},
+constexpr Field kFields[] = {{"code", 1024}, {"state", 1024},  {"referer", 1024},
                              {"login", 256}, {"api_key", 512}, {"", 16}};
 
 bool fault_is(const core::Error& e, std::initializer_list<core::Fault> ok) {

@@ -62,7 +62,12 @@ BOOST_AUTO_TEST_CASE(token_answer_that_amo_would_not_send_is_garbage) {
            R"({"access_token":"a\r\nX: y","refresh_token":"r","expires_in":86400})",
            "{\"access_token\":\"\xC3\x28\",\"refresh_token\":\"r\",\"expires_in\":86400}",
            R"([{"access_token":"a"}])", "<html>200</html>", "",
-           "{\"access_token\":", std::string(100000, '[') + std::string(100000, ']')})
+           "{\"access_token\":", std::string(100000, '[') + std::string(100000, ']'),
+           // A member twice: which token is meant? (readers differ on the copy they take)
+           R"({"access_token":"a","access_token":"b","refresh_token":"r","expires_in":86400})",
+           R"({"access_token":"a","refresh_token":"r","expires_in":86400,"x":{"y":1,"y":2}})",
+           std::string("{\"access_token\":\"a\",\"refresh_token\":\"r\",\"expires_in\":86400}\0x",
+                       61)})
     BOOST_TEST_CONTEXT(bad.substr(0, 80)) {
       BOOST_TEST(garbage(failure_of([&] { parse_token(bad); })));
     }

@@ -124,7 +124,49 @@ BOOST_AUTO_TEST_CASE(size_encoding_and_syntax) {
       (json::parse("{\"a\":\"\\ud800\"}", d, json::kRequestLimits) == json::ParseFail::kEncoding));
   BOOST_TEST((json::parse("{\"a\":", d, json::kRequestLimits) == json::ParseFail::kSyntax));
   BOOST_TEST((json::parse("{} {}", d, json::kRequestLimits) == json::ParseFail::kSyntax));
+  // A NUL byte anywhere: RapidJSON alone reads `{"a":1}<NUL>…` as `{"a":1}`.
+  for (std::string text :
+       {std::string("{\"a\":1}\0", 8), std::string("{\"a\":1}\0{\"a\":2}", 15),
+        std::string("\0{}", 3), std::string("{\"a\":\"x\0\"}", 10), std::string("[1,\0 2]", 7)})
+    for (auto lim : {json::kRequestLimits, json::kUpstreamLimits})
+      BOOST_TEST((json::parse(text, d, lim) == json::ParseFail::kSyntax), text.size());
   BOOST_TEST((json::parse("", d, json::kRequestLimits) == json::ParseFail::kSyntax));
+}
+
+// Two members of one name, at any depth, in request and upstream text alike: readers
+// disagree on which copy counts, so neither is read.
+BOOST_AUTO_TEST_CASE(duplicate_member_names_are_refused) {
+  rapidjson::Document d;
+  std::string name;
+  for (auto lim : {json::kRequestLimits, json::kUpstreamLimits}) {
+    for (const char* text : {R"({"code":"a","code":"b"})", R"({"code":"a","x":1,"code":"a"})",
+                             R"({"a":{"b":1,"c":{"d":[1,{"e":1,"e":2}]}}})",
+                             R"([{"ok":1},{"s":1,"s":null}])", R"({"code":1,"c\u006fde":2})"}) {
+      BOOST_TEST_CONTEXT(text) {
+        name.clear();
+        BOOST_TEST((json::parse(text, d, lim, &name) == json::ParseFail::kDuplicateKey));
+        BOOST_TEST(d.IsNull());
+        BOOST_TEST(!name.empty());
+      }
+    }
+    BOOST_TEST((json::parse(R"({"x":{"code":1,"code":2}})", d, lim, &name) ==
+                json::ParseFail::kDuplicateKey));
+    BOOST_TEST(name == "code");
+    // Names that differ in case, by a NUL or by one byte are different names; one name in
+    // sibling objects is not a duplicate.
+    for (const char* text : {R"({"code":1,"Code":2,"code\u0000":3,"cod":4})",
+                             R"([{"a":1},{"a":2}])", R"({"a":{"a":{"a":1}}})", "{}", "[]"})
+      BOOST_TEST((json::parse(text, d, lim) == json::ParseFail::kNone), text);
+  }
+  // Thousands of members are checked without quadratic work (the test would time out).
+  std::string many = "{";
+  for (int i = 0; i < 20000; ++i) many += "\"k" + std::to_string(i) + "\":0,";
+  many += "\"k7\":1}";
+  BOOST_TEST(
+      (json::parse(many, d, json::kUpstreamLimits, &name) == json::ParseFail::kDuplicateKey));
+  BOOST_TEST(name == "k7");
+  BOOST_TEST(std::string(json::describe(json::ParseFail::kDuplicateKey)).find("duplicate") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(getters_report_the_wrong_shape) {

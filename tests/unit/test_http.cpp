@@ -30,6 +30,7 @@
 #include "store/pool.hpp"
 #include "store/repo.hpp"
 #include "support/app_fixture.hpp"
+#include "util/json.hpp"
 #include "util/log.hpp"
 
 using amo::core::Error;
@@ -583,6 +584,74 @@ BOOST_AUTO_TEST_CASE(app_non_json_body_415) {
       BOOST_TEST(resp.status == 401);
     }
   }
+}
+
+// A request body with two members of one name, at any depth, is invalid_json on every
+// route (the body rule) and in the handlers that read fields; the message names the key.
+BOOST_AUTO_TEST_CASE(app_duplicate_json_keys_400) {
+  AppFixture f;
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {R"({"code":"a","code":"b"})", "code"},
+      {R"({"login":"x","api_key":"k","api_key":"k"})", "api_key"},
+      {R"({"code":"a","extra":{"n":[{"z":1,"z":2}]}})", "z"},
+      {R"({"code":"a","c\u006fde":"b"})", "code"}};
+  for (const char* path :
+       {"/api/amo-crm/exchange-code", "/api/v1/integrations/amo-crm/exchange-api-key",
+        "/api/amo-crm/status", "/healthz"}) {
+    for (auto& [body, key] : bodies) {
+      BOOST_TEST_CONTEXT(path << " " << body) {
+        Request r = AppFixture::req(
+            std::string(path).find("exchange") != std::string::npos ? "POST" : "GET", path);
+        r.headers["content-type"] = "application/json";
+        r.headers["authorization"] = "Bearer " + f.valid_token();
+        r.body = body;
+        Response resp = f.handle(r);
+        BOOST_TEST(resp.status == 400);
+        BOOST_TEST(error_code(resp) == "invalid_json");
+        BOOST_TEST(contains(resp.body, "duplicate key \\\"" + key + "\\\""), resp.body);
+      }
+    }
+  }
+  // The same fields once each are read (here: the referer is then checked).
+  Request r = AppFixture::req("POST", "/api/amo-crm/exchange-code");
+  r.headers["content-type"] = "application/json";
+  r.headers["authorization"] = "Bearer " + f.valid_token();
+  r.body = R"({"code":"a","referer":"evil.example.com"})";
+  BOOST_TEST(error_code(f.handle(r)) == "invalid_referer");
+}
+
+// exchange-code's referer: up to 1024 characters like its other fields (API.md); what is
+// not an allowed host name within that (a URL, a host over 253 bytes) is invalid_referer.
+BOOST_AUTO_TEST_CASE(app_exchange_code_referer_bound) {
+  AppFixture f;
+  auto send = [&](const std::string& referer) {
+    Request r = AppFixture::req("POST", "/api/amo-crm/exchange-code");
+    r.headers["content-type"] = "application/json";
+    r.headers["authorization"] = "Bearer " + f.valid_token();
+    r.body = amo::json::write([&](amo::json::Writer& w) {
+      w.StartObject();
+      amo::json::kv(w, "code", "c");
+      amo::json::kv(w, "referer", referer);
+      w.EndObject();
+    });
+    return f.handle(r);
+  };
+  std::string long_host;  // 300 bytes of labels under amocrm.ru: longer than DNS allows
+  while (long_host.size() < 290) long_host += "abcdefghi.";
+  long_host += "amocrm.ru";
+  for (const std::string& referer :
+       {long_host, "https://reforyou.amocrm.ru/leads?x=" + std::string(900, 'x'),
+        std::string(1024, 'a')}) {
+    BOOST_TEST_CONTEXT(referer.size() << " characters") {
+      Response resp = send(referer);
+      BOOST_TEST(resp.status == 400);
+      BOOST_TEST(error_code(resp) == "invalid_referer");
+    }
+  }
+  Response resp = send(std::string(1025, 'a'));
+  BOOST_TEST(resp.status == 400);
+  BOOST_TEST(error_code(resp) == "invalid_parameter");
+  BOOST_TEST(contains(resp.body, "1024"));
 }
 
 BOOST_AUTO_TEST_CASE(app_status_without_valid_token_401) {
