@@ -25,8 +25,8 @@ void run_callback(const Request& req, Context& ctx, const std::string& state) {
   auto referer = req.param("referer");
   if (req.param("error")) throw Error(Fault::kAccessDenied);
   if (client_id && *client_id != ctx.cfg.amo_client_id) throw Error(Fault::kInvalidClient);
-  if (!code || code->empty()) throw Error(Fault::kMissingCode);
-  if (code->size() > kMaxParam) throw Error(Fault::kExchangeFailed);
+  // No usable code: none, or longer than any amoCRM issues (the request's fault, not amoCRM's).
+  if (!code || code->empty() || code->size() > kMaxParam) throw Error(Fault::kMissingCode);
   if (state.empty() || state.size() > kMaxParam) throw Error(Fault::kInvalidState);
   // The token endpoint host comes from `referer`: check it before anything leaves.
   oauth::Grant g{*code, state, ctx.cfg.amo_domain};

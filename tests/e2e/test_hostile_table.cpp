@@ -342,6 +342,9 @@ void huge_strings(Table& t) {
              400, "invalid_referer", Case::kHtml);
     t.expect(t.base("100kB", "callback 6 kB client_id", ep[2], p, "code=c&client_id=" + s6), 400,
              "invalid_client", Case::kHtml);
+    // No amoCRM code is that long: the request's fault (400), never a 5xx to alert on.
+    t.expect(t.base("100kB", "callback 6 kB code", ep[2], p, "code=" + s6 + "&state=s"), 400,
+             "missing_code", Case::kHtml);
     t.expect(t.base("100kB", "leads 6 kB query", ep[6], p, "query=" + s6), 400,
              "invalid_parameter");
     t.expect(t.base("100kB", "leads 6 kB order", ep[6], p, "order=" + s6), 400,
