@@ -16,6 +16,8 @@
 #   BENCH_LEADS_QUERY     the query every user asks for (limit=50)
 #   WRK_THREADS           wrk -t (2); wrk -c is the number of users
 #   WORKER_THREADS, DB_POOL_SIZE, LOG_LEVEL   amo-connect (64 / 8 / warn)
+#   BENCH_LEADS_SEQ_ROUNDS, BENCH_LEADS_SEQ_DURATION   the one-at-a-time added latency
+#                         against the simulator answered directly (3 rounds of 3s)
 # Exit status: non-zero only when something failed to start, never because of the numbers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +42,7 @@ pids=()
 pg_started=0
 amo_pid=
 
-# bench_cleanup, free_port, wait_http, to_ms
+# bench_cleanup, free_port, wait_http, to_ms, median, wrk_figures
 source "$root/tools/bench_common.sh"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -197,6 +199,43 @@ for f in $fresh_values; do
   [ "$f" = 0 ] || run "$f" warm
 done
 
+# ---------------------------------------------------------------- added latency, one at a time
+# amo-connect's /leads without the store (every request is one amoCRM call: JWT, the
+# connection row, the pacing lease, libcurl to the simulator, parsing, the answer) against
+# the simulator's /api/v4/leads answered directly, through the same nginx. Neither the
+# pacing nor the simulator's rate limit waits here (AMO_RATE_LIMIT_RPS=1000, rate_limit 0).
+# Interleaved rounds of wrk -c1; medians.
+seq_rounds=${BENCH_LEADS_SEQ_ROUNDS:-3}
+seq_duration=${BENCH_LEADS_SEQ_DURATION:-3s}
+stop_server
+psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
+AMO_RATE_LIMIT_RPS=1000 start_server 0
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"rate_limit":0}' "$sim/_sim/knobs" >/dev/null
+grant=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{}' "$sim/_sim/issue-code")
+code=$(echo "$grant" | grep -o '"code":"[^"]*"' | cut -d'"' -f4)
+sim_access=$(curl -sf -X POST -H 'Content-Type: application/json' \
+  -d "{\"client_id\":\"$AMO_CLIENT_ID\",\"client_secret\":\"$AMO_CLIENT_SECRET\",\"grant_type\":\"authorization_code\",\"code\":\"$code\",\"redirect_uri\":\"$AMO_REDIRECT_URI\"}" \
+  "$sim/oauth2/access_token" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
+[ -n "$sim_access" ] || die "no access token from the simulator"
+agent=$(head -n 1 "$tmp/tokens")
+declare -A Q
+for r in $(seq "$seq_rounds"); do
+  for target in direct amo-connect; do
+    if [ "$target" = direct ]; then
+      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -H "Authorization: Bearer $sim_access" "$sim/api/v4/leads?$query")
+    else
+      before=$(sim_counter leads)
+      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -H "Authorization: Bearer $agent" "$base/api/amo-crm/leads?$query")
+    fi
+    read -r rps p50 p99 non2xx _ total <<<"$(wrk_figures "$out")"
+    [ "$target" = direct ] || Q[calls]="${Q[calls]:-} $(awk -v c="$(( $(sim_counter leads) - before ))" -v n="$total" 'BEGIN {printf "%.2f", n ? c / n : 0}')"
+    echo "bench-leads: sequential round $r $target: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $non2xx"
+    Q[$target.p50]="${Q[$target.p50]:-} $p50"
+    Q[$target.p99]="${Q[$target.p99]:-} $p99"
+    Q[$target.non2xx]=$(( ${Q[$target.non2xx]:-0} + non2xx ))
+  done
+done
+
 echo
 echo "GET /api/amo-crm/leads?$query — $users users of one account, wrk -t$wrk_threads -c$users -d$duration, $(nproc) CPUs"
 echo "amo-connect: WORKER_THREADS=$WORKER_THREADS DB_POOL_SIZE=$DB_POOL_SIZE, AMO_RATE_LIMIT_RPS=7 (the simulator allows 7/s)"
@@ -208,3 +247,9 @@ for id in "${runs[@]}"; do
     "${R[$id.p99]}" "${R[$id.total]}" "${R[$id.ok]}" "${R[$id.non2xx]}" "${R[$id.stale]}" "${R[$id.calls]}" "${R[$id.warm]}"
 done
 echo "most amoCRM API requests in any second (all runs, the simulator's count): $(sim_counter max_rps_seen)"
+echo
+echo "One request at a time (wrk -c1, medians of $seq_rounds interleaved rounds of $seq_duration), no store, no pacing wait:"
+printf '%-36s %9s %9s %9s\n' "" "p50 ms" "p99 ms" non-2xx
+printf '%-36s %9s %9s %9s\n' "simulator directly (same nginx)" "$(median ${Q[direct.p50]})" "$(median ${Q[direct.p99]})" "${Q[direct.non2xx]}"
+printf '%-36s %9s %9s %9s\n' "amo-connect /leads" "$(median ${Q[amo-connect.p50]})" "$(median ${Q[amo-connect.p99]})" "${Q[amo-connect.non2xx]}"
+echo "added latency at p50: $(awk -v a="$(median ${Q[amo-connect.p50]})" -v b="$(median ${Q[direct.p50]})" 'BEGIN {printf "%.2f", a - b}') ms (target <= 1 ms); amoCRM calls per request: $(median ${Q[calls]})"
