@@ -67,21 +67,28 @@ start() {
   url="http://127.0.0.1:$p/api/amo-crm/status"
   wait_http "$url" "nginx ($name)" "$!"
 }
-stop_last_two() {  # nginx, then the server
+stop_last_two() {  # nginx, then the server (SIGCONT: strace's detach may leave it stopped)
   local i p
   for i in 1 2; do
     p=${pids[-1]}
     kill -TERM "$p" 2>/dev/null || true
+    kill -CONT "$p" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
     unset 'pids[-1]'
   done
 }
-# load N: about N requests at -c$conns (wrk -d in steps until N are done); prints the count.
+# load N: about N requests at -c$conns (wrk -d1s steps until N are done); prints the count.
 load() {
-  local want=$1 done_=0 out
+  local want=$1 done_=0 got empty=0
   while [ "$done_" -lt "$want" ]; do
-    out=$(wrk -t1 -c"$conns" -d1s -H "Authorization: Bearer $token" "$url")
-    done_=$((done_ + $(echo "$out" | awk '/requests in/ {print $1}')))
+    got=$(wrk -t1 -c"$conns" -d1s -H "Authorization: Bearer $token" "$url" | awk '/requests in/ {print $1}')
+    if [ "${got:-0}" -eq 0 ]; then
+      empty=$((empty + 1))
+      [ "$empty" -lt 20 ] || { echo "bench-profile: no answers from $url" >&2; return 1; }
+    fi
+    done_=$((done_ + ${got:-0}))
   done
   echo "$done_"
 }
@@ -111,18 +118,21 @@ profile() {  # NAME COMMAND...
   P[$name.systop]=$(awk -v n="$n" 'NR > 2 && $1 ~ /^[0-9.]+$/ && $NF != "total" {
       printf "%s %.2f, ", $NF, $4 / n }' "$tmp/strace-$name.txt" | head -c 400)
   stop_last_two
-  # Instructions, under callgrind (counters zeroed after a warm-up).
-  start "$name-cg" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg-$name.out" "${@:2}"
+  # Instructions, under callgrind (instrumented from after a warm-up to one dump; dumps
+  # after the first one put every cost under clone in callgrind_annotate).
+  start "$name-cg" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg-$name.out" "${@:2}"
   load 200 >/dev/null
-  callgrind_control -z "$srv_pid" >/dev/null
+  callgrind_control -i on "$srv_pid" >/dev/null 2>&1
   n=$(load $((requests / 10)))
-  callgrind_control -d "$srv_pid" >/dev/null
-  sleep 1
-  ir=$(cat "$tmp"/cg-"$name".out* | awk '/^summary:/ {s += $2} END {print s}')
+  callgrind_control -d "$srv_pid" >/dev/null 2>&1
+  for _ in $(seq 50); do [ -s "$tmp/cg-$name.out.1" ] && break; sleep 0.2; done
+  ir=$(awk '/^summary:/ {print $2}' "$tmp/cg-$name.out.1")
   P[$name.ir]=$(awk -v i="$ir" -v n="$n" 'BEGIN {printf "%.0f", i / n}')
-  callgrind_annotate --inclusive=no $(ls -t "$tmp"/cg-"$name".out* | head -1) 2>/dev/null |
-    awk -v n="$n" '/^ *[0-9,]+ +\(/ {gsub(",", "", $1); printf "  %9.0f  %s\n", $1 / n, $NF}' |
-    head -15 >"$tmp/top-$name.txt" || true
+  callgrind_annotate --inclusive=no "$tmp/cg-$name.out.1" 2>/dev/null |
+    awk -v n="$n" '/^ *[0-9,]+ +\([ 0-9.]+%\) / && !/PROGRAM TOTALS/ {
+      c = $1; gsub(",", "", c); sub(/^ *[0-9,]+ +\([ 0-9.]+%\) +/, "");
+      sub(/^.*\/[^\/:]*:/, ""); printf "  %8.0f  %s\n", c / n, substr($0, 1, 110) }' |
+    head -20 >"$tmp/top-$name.txt" || true
   stop_last_two
 }
 
@@ -137,6 +147,6 @@ for name in amo-connect floor; do
   echo "  system calls per request (strace -c -f): ${P[$name.sys]}"
   echo "    by call: ${P[$name.systop]}"
   echo "  context switches per request (server threads): ${P[$name.ctx]}"
-  echo "  top functions (self instructions per request):"
+  echo "  top functions (self instructions per request, callgrind):"
   cat "$tmp/top-$name.txt"
 done

@@ -321,9 +321,11 @@ BOOST_AUTO_TEST_CASE(bench_rows_are_refreshed_by_refresh_due) {
                       std::to_string(account) + " " + s.env.at("AMO_DOMAIN") + " > " + rows},
                  &out, s.env);
     BOOST_REQUIRE_MESSAGE(rc == 0, out);
-    s.pg->psql("\\copy amo_connection (user_id, account_id, domain, account_name, "
-               "access_token_enc, refresh_token_enc, key_id, expires_at, last_refresh_at) "
-               "FROM '" + rows + "'");
+    s.pg->psql(
+        "\\copy amo_connection (user_id, account_id, domain, account_name, "
+        "access_token_enc, refresh_token_enc, key_id, expires_at, last_refresh_at) "
+        "FROM '" +
+        rows + "'");
   };
   load("bench-unseeded-", "bench-rt-unseeded-");
   refresh_due(s, "3 due, 0 refreshed, 3 failed", 1);

@@ -1253,9 +1253,8 @@ Response Sim::sim_seed_refresh(const Request& req) {
   auto prefix = d.FindMember("prefix");
   auto count = d.FindMember("count");
   if (prefix == d.MemberEnd() || !prefix->value.IsString() ||
-      prefix->value.GetStringLength() == 0 || count == d.MemberEnd() ||
-      !count->value.IsInt64() || count->value.GetInt64() < 1 ||
-      count->value.GetInt64() > 10000000)
+      prefix->value.GetStringLength() == 0 || count == d.MemberEnd() || !count->value.IsInt64() ||
+      count->value.GetInt64() < 1 || count->value.GetInt64() > 10000000)
     return problem(400, "Expected {\"prefix\": non-empty text, \"count\": 1 to 10000000}");
   std::string p(prefix->value.GetString(), prefix->value.GetStringLength());
   int64_t n = count->value.GetInt64(), now = now_unix();
