@@ -34,7 +34,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
-peers=${AMO_PEERS_DIR:-$(cd "$root/.." && pwd)/shared/peers}
+# The peers sit in shared/peers beside the repository (or beside its worktrees' directory).
+peers=${AMO_PEERS_DIR:-}
+if [ -z "$peers" ]; then
+  for d in "$root/../shared/peers" "$root/../../shared/peers"; do
+    [ -f "$d/setup.sql" ] && { peers=$(cd "$d" && pwd); break; }
+  done
+fi
+peers=${peers:-$root/../shared/peers}
 duration=${BENCH_DURATION:-5s}
 rounds=${BENCH_ROUNDS:-3}
 wrk_threads=${WRK_THREADS:-2}

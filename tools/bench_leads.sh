@@ -17,7 +17,7 @@
 #   WRK_THREADS           wrk -t (2); wrk -c is the number of users
 #   WORKER_THREADS, DB_POOL_SIZE, LOG_LEVEL   amo-connect (64 / 8 / warn)
 #   BENCH_LEADS_SEQ_ROUNDS, BENCH_LEADS_SEQ_DURATION   the one-at-a-time added latency
-#                         against the simulator answered directly (3 rounds of 3s)
+#                         against the simulator answered directly (3 rounds of 4s)
 # Exit status: non-zero only when something failed to start, never because of the numbers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -203,10 +203,12 @@ done
 # amo-connect's /leads without the store (every request is one amoCRM call: JWT, the
 # connection row, the pacing lease, libcurl to the simulator, parsing, the answer) against
 # the simulator's /api/v4/leads answered directly, through the same nginx. Neither the
-# pacing nor the simulator's rate limit waits here (AMO_RATE_LIMIT_RPS=1000, rate_limit 0).
-# Interleaved rounds of wrk -c1; medians.
+# pacing nor the simulator's rate limit waits here: AMO_RATE_LIMIT_RPS=1000 (one call per
+# account every 12 ms, pacing_step_ms) and wrk pauses 20 ms between requests (delay()),
+# the simulator's rate_limit 0. Interleaved rounds of wrk -c1; medians.
+max_rps=$(sim_counter max_rps_seen)  # of the runs above, before the direct calls below
 seq_rounds=${BENCH_LEADS_SEQ_ROUNDS:-3}
-seq_duration=${BENCH_LEADS_SEQ_DURATION:-3s}
+seq_duration=${BENCH_LEADS_SEQ_DURATION:-4s}
 stop_server
 psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
 AMO_RATE_LIMIT_RPS=1000 start_server 0
@@ -218,14 +220,15 @@ sim_access=$(curl -sf -X POST -H 'Content-Type: application/json' \
   "$sim/oauth2/access_token" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
 [ -n "$sim_access" ] || die "no access token from the simulator"
 agent=$(head -n 1 "$tmp/tokens")
+echo 'function delay() return 20 end' >"$tmp/seq.lua"
 declare -A Q
 for r in $(seq "$seq_rounds"); do
   for target in direct amo-connect; do
     if [ "$target" = direct ]; then
-      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -H "Authorization: Bearer $sim_access" "$sim/api/v4/leads?$query")
+      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -s "$tmp/seq.lua" -H "Authorization: Bearer $sim_access" "$sim/api/v4/leads?$query")
     else
       before=$(sim_counter leads)
-      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -H "Authorization: Bearer $agent" "$base/api/amo-crm/leads?$query")
+      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -s "$tmp/seq.lua" -H "Authorization: Bearer $agent" "$base/api/amo-crm/leads?$query")
     fi
     read -r rps p50 p99 non2xx _ total <<<"$(wrk_figures "$out")"
     [ "$target" = direct ] || Q[calls]="${Q[calls]:-} $(awk -v c="$(( $(sim_counter leads) - before ))" -v n="$total" 'BEGIN {printf "%.2f", n ? c / n : 0}')"
@@ -246,9 +249,9 @@ for id in "${runs[@]}"; do
   printf '%-24s %9s %9s %9s %9s %9s %9s %7s %12s %9s\n' "${R[$id.name]}" "${R[$id.rps]}" "${R[$id.p50]}" \
     "${R[$id.p99]}" "${R[$id.total]}" "${R[$id.ok]}" "${R[$id.non2xx]}" "${R[$id.stale]}" "${R[$id.calls]}" "${R[$id.warm]}"
 done
-echo "most amoCRM API requests in any second (all runs, the simulator's count): $(sim_counter max_rps_seen)"
+echo "most amoCRM API requests in any second (all runs, the simulator's count): $max_rps"
 echo
-echo "One request at a time (wrk -c1, medians of $seq_rounds interleaved rounds of $seq_duration), no store, no pacing wait:"
+echo "One request at a time (wrk -c1, 20 ms apart, medians of $seq_rounds interleaved rounds of $seq_duration), no store, no pacing wait:"
 printf '%-36s %9s %9s %9s\n' "" "p50 ms" "p99 ms" non-2xx
 printf '%-36s %9s %9s %9s\n' "simulator directly (same nginx)" "$(median ${Q[direct.p50]})" "$(median ${Q[direct.p99]})" "${Q[direct.non2xx]}"
 printf '%-36s %9s %9s %9s\n' "amo-connect /leads" "$(median ${Q[amo-connect.p50]})" "$(median ${Q[amo-connect.p99]})" "${Q[amo-connect.non2xx]}"

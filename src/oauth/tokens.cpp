@@ -56,7 +56,7 @@ Session to_session(const Services& svc, const store::ConnectionRow& r) {
 
 std::optional<store::ConnectionRow> read_row(Services& svc, const std::string& user) {
   return svc.db.with([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);  // one statement: no BEGIN/COMMIT round trips
     return store::get_connection(tx, user);
   });
 }
