@@ -177,46 +177,19 @@ fi
 # amo-connect (and copies of them pointing at the 1M server and at the floor), Fastify
 # behind proxy_pass with upstream keepalive, the simulator.
 ngx="$tmp/nginx"
-mkdir -p "$ngx/tmp"
+bash "$root/tools/devstack.sh" nginx-conf "$ngx" "$port" "$sock" "$sim_port" "$sim_sock" >/dev/null
 sed 's/fastcgi_pass amo_connect;/fastcgi_pass amo_connect_1m;/' "$root/nginx/amo-connect.locations.conf" >"$ngx/locations-1m.conf"
 sed 's/fastcgi_pass amo_connect;/fastcgi_pass amo_floor;/' "$root/nginx/amo-connect.locations.conf" >"$ngx/locations-floor.conf"
 {
-  [ "$(id -u)" = 0 ] && echo "user root;"
+  # devstack's config (amo-connect on $port, the simulator) without its closing brace, the
+  # worker count set, then the other sites.
+  sed -e '$d' -e "s/^worker_processes .*/worker_processes $nginx_workers;/" \
+    -e 's/worker_connections [0-9]*/worker_connections 4096/' "$ngx/nginx.conf"
   cat <<CONF
-worker_processes $nginx_workers;
-pid $ngx/nginx.pid;
-error_log $ngx/error.log warn;
-events { worker_connections 4096; }
-http {
-  log_format amo_json escape=json '{"time":"\$time_iso8601","request_id":"\$request_id","method":"\$request_method","uri":"\$uri","status":\$status,"request_time":\$request_time,"upstream_time":"\$upstream_response_time"}';
-  access_log $ngx/access.log amo_json buffer=64k;
-  client_body_temp_path $ngx/tmp/body;
-  fastcgi_temp_path $ngx/tmp/fastcgi;
-  proxy_temp_path $ngx/tmp/proxy;
-  uwsgi_temp_path $ngx/tmp/uwsgi;
-  scgi_temp_path $ngx/tmp/scgi;
-  default_type application/octet-stream;
-  include $root/nginx/amo-connect.http.conf;
-  upstream amo_connect { server unix:$sock; }
   upstream amo_connect_1m { server unix:$big_sock; }
   upstream amo_floor { server unix:$floor_sock; }
-  server { listen 127.0.0.1:$port; server_name localhost; include $root/nginx/amo-connect.locations.conf; }
   server { listen 127.0.0.1:$port_big; server_name localhost; include $ngx/locations-1m.conf; }
   server { listen 127.0.0.1:$port_floor; server_name localhost; include $ngx/locations-floor.conf; }
-  server {
-    listen 127.0.0.1:$sim_port;
-    location / {
-      fastcgi_pass unix:$sim_sock;
-      fastcgi_param REQUEST_METHOD \$request_method;
-      fastcgi_param REQUEST_URI \$request_uri;
-      fastcgi_param QUERY_STRING \$query_string;
-      fastcgi_param CONTENT_TYPE \$content_type;
-      fastcgi_param CONTENT_LENGTH \$content_length;
-      fastcgi_param REMOTE_ADDR \$remote_addr;
-      fastcgi_param SERVER_NAME \$host;
-      fastcgi_param HTTP_HOST \$http_host;
-    }
-  }
 CONF
   if [ -n "$fastify_port" ]; then
     cat <<CONF
@@ -233,8 +206,8 @@ CONF
 CONF
   fi
   echo "}"
-} >"$ngx/nginx.conf"
-nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" -g "daemon off;" &
+} >"$ngx/bench.conf"
+nginx -p "$ngx" -c "$ngx/bench.conf" -e "$ngx/error.log" -g "daemon off;" &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/healthz" nginx "$!"
 
