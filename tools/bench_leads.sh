@@ -239,6 +239,22 @@ for r in $(seq "$seq_rounds"); do
   done
 done
 
+# The same one-at-a-time /leads with strace -c -f on the server: system calls per request.
+seq_sys="(strace not found)"
+if command -v strace >/dev/null 2>&1; then
+  strace -c -f -o "$tmp/strace-leads.txt" -p "$amo_pid" 2>/dev/null &
+  strace_pid=$!
+  sleep 1
+  out=$(wrk -t1 -c1 -d"$seq_duration" -s "$tmp/seq.lua" -H "Authorization: Bearer $agent" "$base/api/amo-crm/leads?$query")
+  kill -INT "$strace_pid" 2>/dev/null || true
+  wait "$strace_pid" 2>/dev/null || true
+  kill -CONT "$amo_pid" 2>/dev/null || true
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  seq_sys=$(awk -v n="${total:-0}" 'NR > 2 && $1 ~ /^[0-9.]+$/ && n > 0 {
+      if ($NF == "total") t = $4 / n; else s = s sprintf("%s %.1f, ", $NF, $4 / n) }
+      END { printf "%.1f per request (%s)", t, s }' "$tmp/strace-leads.txt")
+fi
+
 echo
 echo "GET /api/amo-crm/leads?$query — $users users of one account, wrk -t$wrk_threads -c$users -d$duration, $(nproc) CPUs"
 echo "amo-connect: WORKER_THREADS=$WORKER_THREADS DB_POOL_SIZE=$DB_POOL_SIZE, AMO_RATE_LIMIT_RPS=7 (the simulator allows 7/s)"
@@ -255,4 +271,5 @@ echo "One request at a time (wrk -c1, 20 ms apart, medians of $seq_rounds interl
 printf '%-36s %9s %9s %9s\n' "" "p50 ms" "p99 ms" non-2xx
 printf '%-36s %9s %9s %9s\n' "simulator directly (same nginx)" "$(median ${Q[direct.p50]})" "$(median ${Q[direct.p99]})" "${Q[direct.non2xx]}"
 printf '%-36s %9s %9s %9s\n' "amo-connect /leads" "$(median ${Q[amo-connect.p50]})" "$(median ${Q[amo-connect.p99]})" "${Q[amo-connect.non2xx]}"
+echo "amo-connect system calls (strace -c -f, one at a time): $seq_sys"
 echo "added latency at p50: $(awk -v a="$(median ${Q[amo-connect.p50]})" -v b="$(median ${Q[direct.p50]})" 'BEGIN {printf "%.2f", a - b}') ms (target <= 1 ms); amoCRM calls per request: $(median ${Q[calls]})"
