@@ -26,7 +26,7 @@ DEPS := bash tools/deps.sh
 CCACHE_ENV = $(shell command -v ccache >/dev/null 2>&1 && \
   echo CCACHE_DIR=$$(ccache -k cache_dir) CCACHE_BASEDIR=$$(ccache -k base_dir))
 
-.PHONY: all deps build run test test-tsan fuzz mutants bench bench-leads soak install deb format clean
+.PHONY: all deps build run test test-tsan fuzz mutants bench bench-leads bench-profile soak install deb format clean
 
 all: build
 
@@ -87,6 +87,11 @@ bench: build
 	@$(DEPS) bench
 	@bash tools/bench.sh $(BUILD_DIR)
 	@bash tools/bench_leads.sh $(BUILD_DIR)
+
+# Instructions, system calls and context switches per GET /status (callgrind, strace).
+bench-profile: build
+	@$(DEPS) bench
+	@bash tools/bench_profile.sh $(BUILD_DIR)
 
 # Only the leads store benchmark (50 users of one account, with and without the store).
 bench-leads: build

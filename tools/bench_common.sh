@@ -1,5 +1,6 @@
-# Helpers shared by tools/bench.sh, tools/bench_leads.sh and tools/soak.sh (sourced). The
-# caller defines die, root and build, then calls bench_init, which sets tmp, pgdir, pids
+# Helpers shared by tools/bench.sh, tools/bench_leads.sh, tools/bench_profile.sh and
+# tools/soak.sh (sourced). The caller defines die, root and build, then calls bench_init (or
+# sets them itself), which sets tmp, pgdir, pids
 # (processes started, stopped in reverse order; empty entries are skipped) and pg_started,
 # and installs bench_cleanup on exit.
 
@@ -156,4 +157,51 @@ connect_token() {
   st=$(curl -s -o /dev/null -w '%{http_code}' \
     "$base/api/v1/integrations/amo-crm/callback?code=$code&state=$state&referer=$referer&client_id=$AMO_CLIENT_ID")
   [ "$st" = 200 ] || { echo "connect: the callback answered $st" >&2; return 1; }
+}
+
+# Peak resident memory (VmHWM, KiB) of a process and its children.
+peak_rss_kib() {
+  local total=0 p v
+  for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+# The median of the numbers given as arguments ("-" when none).
+median() {
+  [ $# -gt 0 ] || { echo -; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%s", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# A / B with two decimals ("n/a" when B is not positive).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# wrk_figures WRK_OUTPUT → "rps p50_ms p99_ms non2xx socket_errors requests"
+wrk_figures() {
+  local out=$1 rps p50 p99 non2xx errors total
+  rps=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%.0f", $2}')
+  p50=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+  p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+  non2xx=$(echo "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
+  errors=$(echo "$out" | awk '/Socket errors:/ {
+    for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }')
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "${rps:-0} $p50 $p99 ${non2xx:-0} ${errors:-0} ${total:-0}"
+}
+
+# load_users N DATABASE_URL: N connected users shaped like the peers' rows (~1 KB of token
+# bytes each). The status endpoint does not decrypt, so these bytes need not be real
+# ciphertext (the refresh-due rows are: tools/bench_rows.cpp).
+load_users() {
+  psql "$2" -q -v ON_ERROR_STOP=1 -c "
+    INSERT INTO amo_connection (user_id, account_id, domain, account_name, access_token_enc,
+                                refresh_token_enc, key_id, expires_at, last_refresh_at)
+    SELECT g::text, 31000000 + g, 'acct' || g || '.amocrm.ru', 'Account ' || g,
+           decode(repeat('ab', 800), 'hex'), decode(repeat('cd', 64), 'hex'), 'bench',
+           now() + interval '1 day', now()
+    FROM generate_series(1, $1) g;
+    ANALYZE amo_connection;" >/dev/null || die "could not insert $1 benchmark rows"
 }

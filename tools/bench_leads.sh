@@ -16,6 +16,8 @@
 #   BENCH_LEADS_QUERY     the query every user asks for (limit=50)
 #   WRK_THREADS           wrk -t (2); wrk -c is the number of users
 #   WORKER_THREADS, DB_POOL_SIZE, LOG_LEVEL   amo-connect (64 / 8 / warn)
+#   BENCH_LEADS_SEQ_ROUNDS, BENCH_LEADS_SEQ_DURATION   the one-at-a-time added latency
+#                         against the simulator answered directly (3 rounds of 4s)
 # Exit status: non-zero only when something failed to start, never because of the numbers.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,27 +29,97 @@ query=${BENCH_LEADS_QUERY:-limit=50}
 wrk_threads=${WRK_THREADS:-2}
 
 die() { echo "bench-leads: $*" >&2; exit 1; }
-# bench_init, bench_cleanup, free_port, wait_http, to_ms, stack_start, start_server, connect_user
-source "$root/tools/bench_common.sh"
+for t in wrk nginx psql curl; do
+  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
+done
 [ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
 [ -x "$build/tools/amo-sim/amo-sim" ] || die "$build/tools/amo-sim/amo-sim not found (make build)"
-bench_init bench-leads wrk nginx psql curl
+
+tmp=$(mktemp -d /tmp/amo-bench-leads.XXXXXX)
+chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
+pgdir="$tmp/pg"
+pids=()
+pg_started=0
+amo_pid=
+
+# bench_cleanup, free_port, wait_http, to_ms, median, wrk_figures
+source "$root/tools/bench_common.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
 
 sim_counter() {  # NAME → the simulator's counter
   curl -sf "$sim/_sim/counters" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
 }
 
 # ---------------------------------------------------------------- the stack
+pg_started=1
+DATABASE_URL=$(bash "$root/tools/devstack.sh" pg-start "$pgdir") || die "PostgreSQL did not start"
+port=$(free_port)
+sim_port=$(free_port)
+sim="http://127.0.0.1:$sim_port"
+base="http://127.0.0.1:$port"
+export DATABASE_URL JWT_SECRET TOKEN_ENCRYPTION_KEY AMO_CLIENT_SECRET
+JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TOKEN_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 -w0)
+AMO_CLIENT_SECRET=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export AMO_CLIENT_ID=00000000-0000-4000-8000-000000000002
+export AMO_REDIRECT_URI="$base/api/v1/integrations/amo-crm/callback"
+export AMO_DOMAIN=reforyou.amocrm.ru
+export AMO_BASE_URL="$sim" AMO_AUTH_URL="$sim/oauth"
+export TEMPLATES_DIR="$root/templates" SQL_DIR="$root/sql"
+export FCGI_SOCKET="$tmp/amo-connect.sock"
 export WORKER_THREADS=${WORKER_THREADS:-64}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-8}
 export LOG_LEVEL=${LOG_LEVEL:-warn}
-stack_start sim  # PostgreSQL, the simulator, amo-connect (LEADS_FRESH_S 5) and nginx
+"$build/amo-connect" migrate >/dev/null || die "migrate failed"
+
+SIM_FCGI_SOCKET="$tmp/sim.sock" SIM_CLIENT_ID="$AMO_CLIENT_ID" SIM_CLIENT_SECRET="$AMO_CLIENT_SECRET" \
+  SIM_REDIRECT_URI="$AMO_REDIRECT_URI" SIM_ACCOUNT_HOST="$AMO_DOMAIN" \
+  "$build/tools/amo-sim/amo-sim" 2>"$tmp/sim.log" &
+pids+=($!)
+
+start_server() {  # LEADS_FRESH_S
+  rm -f "$FCGI_SOCKET"
+  LEADS_FRESH_S=$1 "$build/amo-connect" serve 2>>"$tmp/amo-connect.log" &
+  amo_pid=$!
+  pids+=("$amo_pid")
+  for _ in $(seq 100); do
+    [ -S "$FCGI_SOCKET" ] && return 0
+    kill -0 "$amo_pid" 2>/dev/null || { cat "$tmp/amo-connect.log" >&2; die "amo-connect serve exited"; }
+    sleep 0.1
+  done
+  die "amo-connect did not open $FCGI_SOCKET"
+}
+stop_server() {
+  kill -TERM "$amo_pid" 2>/dev/null || true
+  wait "$amo_pid" 2>/dev/null || true
+  local i
+  for i in "${!pids[@]}"; do [ "${pids[i]}" != "$amo_pid" ] || pids[i]=""; done
+  amo_pid=
+}
+
+start_server 5
+for _ in $(seq 100); do [ -S "$tmp/sim.sock" ] && break; sleep 0.1; done
+[ -S "$tmp/sim.sock" ] || { cat "$tmp/sim.log" >&2; die "the simulator did not open its socket"; }
+bash "$root/tools/devstack.sh" nginx-conf "$tmp/nginx" "$port" "$FCGI_SOCKET" "$sim_port" "$tmp/sim.sock" >/dev/null
+nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g "daemon off;" &
+pids+=($!)
+wait_http "$base/healthz" nginx "$!"
+wait_http "$sim/_sim/counters" "the simulator" "${pids[0]}"
 
 # ---------------------------------------------------------------- 50 agents, one account
 echo "bench-leads: connecting $users users to one account (through the callback)"
 : >"$tmp/tokens"
 for i in $(seq "$users"); do
-  tok=$(connect_user "agent-$i") || die "connecting agent-$i failed"
+  tok=$("$build/amo-connect" dev-token "agent-$i")
+  state=$(curl -sf -H "Authorization: Bearer $tok" "$base/api/amo-crm/auth-url" |
+    grep -o '"state":"[^"]*"' | cut -d'"' -f4)
+  grant=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{}' "$sim/_sim/issue-code")
+  code=$(echo "$grant" | grep -o '"code":"[^"]*"' | cut -d'"' -f4)
+  referer=$(echo "$grant" | grep -o '"referer":"[^"]*"' | cut -d'"' -f4)
+  st=$(curl -s -o /dev/null -w '%{http_code}' \
+    "$base/api/v1/integrations/amo-crm/callback?code=$code&state=$state&referer=$referer&client_id=$AMO_CLIENT_ID")
+  [ "$st" = 200 ] || die "connecting agent-$i: the callback answered $st"
   echo "$tok" >>"$tmp/tokens"
 done
 accounts=$(psql "$DATABASE_URL" -tAq -c "SELECT count(DISTINCT account_id) || ' account(s), ' || count(*) || ' connections' FROM amo_connection")
@@ -91,7 +163,7 @@ run() {  # LEADS_FRESH_S cold|warm
   runs+=("$id")
   stop_server
   psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
-  start_server LEADS_FRESH_S="$fresh"
+  start_server "$fresh"
   R[$id.warm]=-
   if [ "$mode" = warm ]; then
     # Every agent opened the list a moment ago: one request each, one after the other
@@ -127,6 +199,62 @@ for f in $fresh_values; do
   [ "$f" = 0 ] || run "$f" warm
 done
 
+# ---------------------------------------------------------------- added latency, one at a time
+# amo-connect's /leads without the store (every request is one amoCRM call: JWT, the
+# connection row, the pacing lease, libcurl to the simulator, parsing, the answer) against
+# the simulator's /api/v4/leads answered directly, through the same nginx. Neither the
+# pacing nor the simulator's rate limit waits here: AMO_RATE_LIMIT_RPS=1000 (one call per
+# account every 12 ms, pacing_step_ms) and wrk pauses 20 ms between requests (delay()),
+# the simulator's rate_limit 0. Interleaved rounds of wrk -c1; medians.
+max_rps=$(sim_counter max_rps_seen)  # of the runs above, before the direct calls below
+seq_rounds=${BENCH_LEADS_SEQ_ROUNDS:-3}
+seq_duration=${BENCH_LEADS_SEQ_DURATION:-4s}
+stop_server
+psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
+AMO_RATE_LIMIT_RPS=1000 start_server 0
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"rate_limit":0}' "$sim/_sim/knobs" >/dev/null
+grant=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{}' "$sim/_sim/issue-code")
+code=$(echo "$grant" | grep -o '"code":"[^"]*"' | cut -d'"' -f4)
+sim_access=$(curl -sf -X POST -H 'Content-Type: application/json' \
+  -d "{\"client_id\":\"$AMO_CLIENT_ID\",\"client_secret\":\"$AMO_CLIENT_SECRET\",\"grant_type\":\"authorization_code\",\"code\":\"$code\",\"redirect_uri\":\"$AMO_REDIRECT_URI\"}" \
+  "$sim/oauth2/access_token" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
+[ -n "$sim_access" ] || die "no access token from the simulator"
+agent=$(head -n 1 "$tmp/tokens")
+echo 'function delay() return 20 end' >"$tmp/seq.lua"
+declare -A Q
+for r in $(seq "$seq_rounds"); do
+  for target in direct amo-connect; do
+    if [ "$target" = direct ]; then
+      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -s "$tmp/seq.lua" -H "Authorization: Bearer $sim_access" "$sim/api/v4/leads?$query")
+    else
+      before=$(sim_counter leads)
+      out=$(wrk -t1 -c1 -d"$seq_duration" --latency -s "$tmp/seq.lua" -H "Authorization: Bearer $agent" "$base/api/amo-crm/leads?$query")
+    fi
+    read -r rps p50 p99 non2xx _ total <<<"$(wrk_figures "$out")"
+    [ "$target" = direct ] || Q[calls]="${Q[calls]:-} $(awk -v c="$(( $(sim_counter leads) - before ))" -v n="$total" 'BEGIN {printf "%.2f", n ? c / n : 0}')"
+    echo "bench-leads: sequential round $r $target: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $non2xx"
+    Q[$target.p50]="${Q[$target.p50]:-} $p50"
+    Q[$target.p99]="${Q[$target.p99]:-} $p99"
+    Q[$target.non2xx]=$(( ${Q[$target.non2xx]:-0} + non2xx ))
+  done
+done
+
+# The same one-at-a-time /leads with strace -c -f on the server: system calls per request.
+seq_sys="(strace not found)"
+if command -v strace >/dev/null 2>&1; then
+  strace -c -f -o "$tmp/strace-leads.txt" -p "$amo_pid" 2>/dev/null &
+  strace_pid=$!
+  sleep 1
+  out=$(wrk -t1 -c1 -d"$seq_duration" -s "$tmp/seq.lua" -H "Authorization: Bearer $agent" "$base/api/amo-crm/leads?$query")
+  kill -INT "$strace_pid" 2>/dev/null || true
+  wait "$strace_pid" 2>/dev/null || true
+  kill -CONT "$amo_pid" 2>/dev/null || true
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  seq_sys=$(awk -v n="${total:-0}" 'NR > 2 && $1 ~ /^[0-9.]+$/ && n > 0 {
+      if ($NF == "total") t = $4 / n; else s = s sprintf("%s %.1f, ", $NF, $4 / n) }
+      END { printf "%.1f per request (%s)", t, s }' "$tmp/strace-leads.txt")
+fi
+
 echo
 echo "GET /api/amo-crm/leads?$query — $users users of one account, wrk -t$wrk_threads -c$users -d$duration, $(nproc) CPUs"
 echo "amo-connect: WORKER_THREADS=$WORKER_THREADS DB_POOL_SIZE=$DB_POOL_SIZE, AMO_RATE_LIMIT_RPS=7 (the simulator allows 7/s)"
@@ -137,4 +265,11 @@ for id in "${runs[@]}"; do
   printf '%-24s %9s %9s %9s %9s %9s %9s %7s %12s %9s\n' "${R[$id.name]}" "${R[$id.rps]}" "${R[$id.p50]}" \
     "${R[$id.p99]}" "${R[$id.total]}" "${R[$id.ok]}" "${R[$id.non2xx]}" "${R[$id.stale]}" "${R[$id.calls]}" "${R[$id.warm]}"
 done
-echo "most amoCRM API requests in any second (all runs, the simulator's count): $(sim_counter max_rps_seen)"
+echo "most amoCRM API requests in any second (all runs, the simulator's count): $max_rps"
+echo
+echo "One request at a time (wrk -c1, 20 ms apart, medians of $seq_rounds interleaved rounds of $seq_duration), no store, no pacing wait:"
+printf '%-36s %9s %9s %9s\n' "" "p50 ms" "p99 ms" non-2xx
+printf '%-36s %9s %9s %9s\n' "simulator directly (same nginx)" "$(median ${Q[direct.p50]})" "$(median ${Q[direct.p99]})" "${Q[direct.non2xx]}"
+printf '%-36s %9s %9s %9s\n' "amo-connect /leads" "$(median ${Q[amo-connect.p50]})" "$(median ${Q[amo-connect.p99]})" "${Q[amo-connect.non2xx]}"
+echo "amo-connect system calls (strace -c -f, one at a time): $seq_sys"
+echo "added latency at p50: $(awk -v a="$(median ${Q[amo-connect.p50]})" -v b="$(median ${Q[direct.p50]})" 'BEGIN {printf "%.2f", a - b}') ms (target <= 1 ms); amoCRM calls per request: $(median ${Q[calls]})"

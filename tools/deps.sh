@@ -17,7 +17,8 @@ declare -A need=(
   [test-build]="libboost-test-dev"
   # make run: PostgreSQL, nginx, curl for the printed example.
   [run]="postgresql nginx-light curl ca-certificates"
-  [bench]="postgresql nginx-light curl ca-certificates wrk"
+  # make bench (the Fastify peer: nodejs, npm); make bench-profile adds strace and valgrind.
+  [bench]="postgresql nginx-light curl ca-certificates wrk nodejs npm strace valgrind"
   [format]="clang-format"
   # make deb: dpkg-buildpackage, debhelper (with dh_installsysusers), lintian.
   [package]="dpkg-dev debhelper lintian"

@@ -26,11 +26,11 @@ int64_t pacing_step_ms(double rps) {
 void pace(Services& svc, const std::string& host) {
   const int64_t step_ms = pacing_step_ms(svc.cfg.amo_rate_limit_rps);
   const int64_t max_wait = svc.cfg.amo_rate_limit_max_wait_ms;
+  // One statement (an upsert with RETURNING), atomic by itself: autocommit saves the
+  // BEGIN and COMMIT round trips of a transaction around it.
   auto wait = svc.db.with([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    auto w = store::reserve_slot(tx, "amo:" + host, step_ms, max_wait);
-    tx.commit();
-    return w;
+    pqxx::nontransaction tx(c);
+    return store::reserve_slot(tx, "amo:" + host, step_ms, max_wait);
   });
   if (!wait)
     throw core::Error(core::Fault::kRateLimited,

@@ -13,8 +13,7 @@ Response readyz(const Request&, Context& ctx) {
 }
 
 Response metrics(const Request&, Context& ctx) {
-  auto body =
-      ctx.metrics.render([&](std::string& out) { store::render_db_metrics(ctx.db, out); });
+  auto body = ctx.metrics.render([&](std::string& out) { store::render_db_metrics(ctx.db, out); });
   return Response::text(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
 }
 

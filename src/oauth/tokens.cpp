@@ -56,17 +56,22 @@ Session to_session(const Services& svc, const store::ConnectionRow& r) {
 
 std::optional<store::ConnectionRow> read_row(Services& svc, const std::string& user) {
   return svc.db.with([&](pqxx::connection& c) {
-    pqxx::read_transaction tx(c);
+    pqxx::nontransaction tx(c);  // one statement: no BEGIN/COMMIT round trips
     return store::get_connection(tx, user);
   });
 }
 
 }  // namespace
 
+Sealed seal(const crypto::TokenCipher& cipher, const std::string& user, const std::string& access,
+            const std::string& refresh) {
+  return Sealed{cipher.encrypt(access, aad(user, "access")),
+                cipher.encrypt(refresh, aad(user, "refresh")), cipher.current_id()};
+}
+
 Sealed seal(const Services& svc, const std::string& user, const std::string& access,
             const std::string& refresh) {
-  return Sealed{svc.cipher.encrypt(access, aad(user, "access")),
-                svc.cipher.encrypt(refresh, aad(user, "refresh")), svc.cipher.current_id()};
+  return seal(svc.cipher, user, access, refresh);
 }
 
 Opened open(const Services& svc, const std::string& user, const std::string& access_blob,

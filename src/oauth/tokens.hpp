@@ -34,6 +34,9 @@ struct Sealed {
 };
 Sealed seal(const Services& svc, const std::string& user, const std::string& access,
             const std::string& refresh);
+// The same with a cipher alone (tools/bench_rows.cpp writes rows the server can read).
+Sealed seal(const crypto::TokenCipher& cipher, const std::string& user, const std::string& access,
+            const std::string& refresh);
 // Decrypts a stored pair (kReauthRequired when it cannot be read).
 struct Opened {
   std::string access, refresh;

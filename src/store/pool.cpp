@@ -42,24 +42,34 @@ void Pool::unavailable(const char* what) {
   throw core::Error(core::Fault::kDbUnavailable, {}, 2);
 }
 
+// FIFO: the connection idle longest goes first, so every connection stays in use (none
+// sits idle long enough to be closed by a server timeout while others are worn). Nothing
+// under the lock makes a system call: the liveness poll and the close of a dead
+// connection happen after it is released, and waiters are woken after unlocking.
 Pool::Lease Pool::acquire() {
-  std::unique_lock<std::mutex> lk(mu_);
   auto start = std::chrono::steady_clock::now();
   bool waited = false;
+  std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     while (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      if (looks_dead(*c)) {
-        --open_;
-        ++broken_;
-        continue;  // dropped (closed by its destructor)
-      }
+      auto c = std::move(idle_.front());
+      idle_.pop_front();
       ++in_use_;
-      if (waited)
-        wait_total_ +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      return Lease{std::move(c), true};
+      lk.unlock();
+      if (!looks_dead(*c)) {
+        if (waited) {
+          double s =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          std::lock_guard<std::mutex> g(mu_);
+          wait_total_ += s;
+        }
+        return Lease{std::move(c), true};
+      }
+      c.reset();  // dropped: closed here, outside the lock
+      lk.lock();
+      --in_use_;
+      --open_;
+      ++broken_;
     }
     if (open_ < size_) {
       ++open_;
@@ -71,6 +81,7 @@ Pool::Lease Pool::acquire() {
         lk.lock();
         --open_;
         --in_use_;
+        lk.unlock();
         cv_.notify_one();
         unavailable("connect failed");
       }
@@ -88,14 +99,17 @@ Pool::Lease Pool::acquire() {
 }
 
 void Pool::release(std::unique_ptr<pqxx::connection> c, bool broken) {
-  std::lock_guard<std::mutex> lk(mu_);
-  --in_use_;
-  if (broken || !c) {
-    --open_;
-    ++broken_;
-    c.reset();
-  } else {
-    idle_.push_back(std::move(c));
+  std::unique_ptr<pqxx::connection> drop;  // closed after the lock is released
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    --in_use_;
+    if (broken || !c) {
+      --open_;
+      ++broken_;
+      drop = std::move(c);
+    } else {
+      idle_.push_back(std::move(c));
+    }
   }
   cv_.notify_one();
 }

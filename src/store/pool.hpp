@@ -3,6 +3,7 @@
 // A connection belongs to one thread at a time; a broken one is dropped, never reused.
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -57,7 +58,7 @@ class Pool {
   std::function<void(pqxx::connection&)> prepare_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::deque<std::unique_ptr<pqxx::connection>> idle_;  // FIFO: oldest idle first
   int open_ = 0;
   int in_use_ = 0;
   uint64_t waits_ = 0, timeouts_ = 0, broken_ = 0;

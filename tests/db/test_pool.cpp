@@ -101,6 +101,28 @@ BOOST_AUTO_TEST_CASE(broken_connection_is_dropped_and_replaced) {
   BOOST_TEST(p.stats().broken >= 1u);
 }
 
+// Idle connections are handed out oldest first: with two open, one caller after another
+// alternates between them (a stack would hand back the same one every time and leave the
+// other idle until a server-side timeout closes it).
+BOOST_AUTO_TEST_CASE(idle_connections_are_used_in_turn) {
+  store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
+  auto backend = [](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  };
+  // Two leases at once: both connections are open.
+  p.with([&](pqxx::connection& a) {
+    backend(a);
+    p.with([&](pqxx::connection& b) { backend(b); });
+  });
+  std::vector<int> pids;
+  for (int i = 0; i < 4; ++i) pids.push_back(p.with(backend));
+  BOOST_TEST(pids[0] != pids[1]);
+  BOOST_TEST(pids[0] == pids[2]);
+  BOOST_TEST(pids[1] == pids[3]);
+  BOOST_TEST(p.stats().open == 2);
+}
+
 BOOST_AUTO_TEST_CASE(connection_repository_round_trip) {
   store::Pool p(db().pg.url(), 2, 1000, store::prepare_connection);
   store::TokenWrite t{"enc-access", "enc-refresh", "kid1", 2000000000};

@@ -336,6 +336,40 @@ BOOST_AUTO_TEST_CASE(refresh_due_runs_and_needs_reauth_in_metrics) {
              "3|2|5|1|3|1");
 }
 
+// The benchmark's refresh-due rows (tools/bench_rows.cpp, sealed with oauth::seal outside the
+// OAuth flow) are read by the server, and the simulator's seeded refresh tokens accept them:
+// every one is refreshed. Without the seed amoCRM rejects them all.
+BOOST_AUTO_TEST_CASE(bench_rows_are_refreshed_by_refresh_due) {
+  auto& s = ops_stack();
+  s.sim_reset();
+  s.pg->psql("DELETE FROM amo_connection");
+  auto account = body_json(http("POST", s.sim + "/_sim/issue-code",
+                                {"Content-Type: application/json"}, "{}"))["account_id"]
+                     .GetInt64();
+  auto load = [&](const std::string& users, const std::string& tokens) {
+    std::string out, rows = s.dir + "/bench-rows-" + users + "txt";
+    int rc = run({"bash", "-c",
+                  bin_path("amo-bench-rows") + " " + users + " 3 " + tokens + " " +
+                      std::to_string(account) + " " + s.env.at("AMO_DOMAIN") + " > " + rows},
+                 &out, s.env);
+    BOOST_REQUIRE_MESSAGE(rc == 0, out);
+    s.pg->psql(
+        "\\copy amo_connection (user_id, account_id, domain, account_name, "
+        "access_token_enc, refresh_token_enc, key_id, expires_at, last_refresh_at) "
+        "FROM '" +
+        rows + "'");
+  };
+  load("bench-unseeded-", "bench-rt-unseeded-");
+  refresh_due(s, "3 due, 0 refreshed, 3 failed", 1);
+  sim_post(s, "/_sim/seed-refresh", R"({"prefix":"bench-rt-","count":3})");
+  load("bench-user-", "bench-rt-");
+  refresh_due(s, "3 due, 3 refreshed, 0 failed", 0);
+  BOOST_TEST(s.pg->psql("SELECT count(*) FROM amo_connection WHERE user_id LIKE 'bench-user-%' "
+                        "AND token_version = 1 AND NOT needs_reauth") == "3");
+  BOOST_TEST(counter(s, "token_refresh_token") == 6);
+  s.pg->psql("DELETE FROM amo_connection");
+}
+
 // Without the database /metrics still answers: amo_db_up 0, the database's gauges left out.
 BOOST_AUTO_TEST_CASE(metrics_without_the_database) {
   auto& s = ops_stack();

@@ -1,6 +1,7 @@
 #include <boost/test/unit_test.hpp>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "crypto/crypto.hpp"
 
@@ -46,6 +47,27 @@ BOOST_AUTO_TEST_CASE(hmac_sha256_rfc4231) {
              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
   // Empty key and data are allowed.
   BOOST_TEST(hmac_sha256("", "").size() == 32u);
+}
+
+// hmac_sha256 keeps keyed contexts per thread: each call is still HMAC(key, data) whatever
+// keys came before it (a context reset to its key, not left holding the previous data),
+// in every thread, also past the contexts it keeps.
+BOOST_AUTO_TEST_CASE(hmac_sha256_prepared_keys_give_the_same_results) {
+  const std::string tc1 = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+  const std::string tc2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  auto check = [&] {
+    for (int round = 0; round < 3; ++round) {
+      BOOST_TEST(hex(hmac_sha256(std::string(20, '\x0b'), "Hi There")) == tc1);
+      BOOST_TEST(hex(hmac_sha256("Jefe", "what do ya want for nothing?")) == tc2);
+      BOOST_TEST(hex(hmac_sha256("Jefe", "what do ya want for nothing?")) == tc2);
+      // Keys that share a prefix or differ only in length are different keys.
+      BOOST_TEST(hmac_sha256("Jef", "x") != hmac_sha256("Jefe", "x"));
+      for (int k = 0; k < 6; ++k) hmac_sha256("key-" + std::to_string(k), "evicts");
+    }
+  };
+  check();
+  std::thread t(check);
+  t.join();
 }
 
 BOOST_AUTO_TEST_CASE(hex_lowercase) {

@@ -8,8 +8,6 @@
 //   name files that exist.
 // The live check of the answers themselves is the `contract` label (tests/contract).
 #include <boost/test/unit_test.hpp>
-
-#include "support/app_fixture.hpp"
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +22,7 @@
 #include "app/connections_cli.hpp"
 #include "http/errors.hpp"
 #include "http/router.hpp"
+#include "support/app_fixture.hpp"
 
 namespace {
 
@@ -302,10 +301,10 @@ BOOST_AUTO_TEST_CASE(every_documented_operation_is_served) {
     for (auto& m : methods) {
       for (auto& p : served_at) {
         auto match = router.match(upper(m), p);
-        BOOST_TEST((match.handler != nullptr), upper(m) << " " << p << " is documented in "
-                                                      << "docs/openapi.yaml but not served ("
-                                                      << (match.allow.empty() ? "404" : "405")
-                                                      << ")");
+        BOOST_TEST((match.handler != nullptr), upper(m)
+                                                   << " " << p << " is documented in "
+                                                   << "docs/openapi.yaml but not served ("
+                                                   << (match.allow.empty() ? "404" : "405") << ")");
         ++checked;
       }
     }
@@ -321,11 +320,11 @@ BOOST_AUTO_TEST_CASE(api_md_and_openapi_list_the_same_operations_and_statuses) {
   for (auto& [op, statuses] : yaml) {
     auto it = prose.find(op);
     BOOST_TEST((it != prose.end()), op << " is in docs/openapi.yaml but has no `### " << op
-                                     << "` section in docs/API.md");
+                                       << "` section in docs/API.md");
     if (it != prose.end())
       BOOST_TEST((it->second == statuses), op << ": docs/openapi.yaml has statuses "
-                                            << join(statuses) << ", docs/API.md "
-                                            << join(it->second));
+                                              << join(statuses) << ", docs/API.md "
+                                              << join(it->second));
   }
   for (auto& [op, statuses] : prose)
     BOOST_TEST(yaml.count(op) == 1u, op << " is in docs/API.md but not in docs/openapi.yaml");
@@ -356,8 +355,7 @@ BOOST_AUTO_TEST_CASE(every_error_the_service_sends_is_documented) {
 BOOST_AUTO_TEST_CASE(openapi_names_the_second_prefix) {
   // Only the first prefix is listed; the documents must tell readers about the second.
   for (auto& doc : {kOpenApi, kApiMd})
-    BOOST_TEST(read_text(doc).find(std::string(amo::http::kPrefixes[1]) + "/") !=
-                   std::string::npos,
+    BOOST_TEST(read_text(doc).find(std::string(amo::http::kPrefixes[1]) + "/") != std::string::npos,
                doc << " does not name " << amo::http::kPrefixes[1]);
 }
 
@@ -407,7 +405,8 @@ BOOST_AUTO_TEST_CASE(docs_stand_alone) {
   // The repository is self-contained: no document points outside it, and every relative
   // link of README.md and docs/*.md names a file that exists.
   std::vector<fs::path> docs = {fs::path(AMO_SOURCE_DIR) / "README.md"};
-  for (auto& f : fs::directory_iterator(fs::path(AMO_SOURCE_DIR) / "docs")) docs.push_back(f.path());
+  for (auto& f : fs::directory_iterator(fs::path(AMO_SOURCE_DIR) / "docs"))
+    docs.push_back(f.path());
   static const std::regex link(R"(\]\(([^)\s#]+)(#[^)]*)?\))");
   size_t links = 0;
   for (auto& doc : docs) {

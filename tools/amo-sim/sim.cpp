@@ -181,6 +181,7 @@ Sim::Sim(Config cfg) : cfg_(std::move(cfg)) {
   route("POST", "/_sim/issue-code", &Sim::sim_issue_code);
   route("POST", "/_sim/expire-access", &Sim::sim_expire_access);
   route("POST", "/_sim/revoke-refresh", &Sim::sim_revoke_refresh);
+  route("POST", "/_sim/seed-refresh", &Sim::sim_seed_refresh);
   route("POST", "/_sim/uninstall", &Sim::sim_uninstall);
 }
 
@@ -1239,6 +1240,31 @@ Response Sim::sim_revoke_refresh(const Request&) {
   return Response::json(200, json::write([&](json::Writer& w) {
                           w.StartObject();
                           put(w, "revoked", n);
+                          w.EndObject();
+                        }));
+}
+
+// Bench set-up (tools/bench.sh): refresh tokens PREFIX1 … PREFIXcount become live grants of
+// the account, as if issued, so rows sealed outside the OAuth flow can be refreshed.
+Response Sim::sim_seed_refresh(const Request& req) {
+  rapidjson::Document d;
+  if (!(json::parse(req.body, d, json::kRequestLimits) == json::ParseFail::kNone) || !d.IsObject())
+    return problem(400, "Body must be a JSON object");
+  auto prefix = d.FindMember("prefix");
+  auto count = d.FindMember("count");
+  if (prefix == d.MemberEnd() || !prefix->value.IsString() ||
+      prefix->value.GetStringLength() == 0 || count == d.MemberEnd() || !count->value.IsInt64() ||
+      count->value.GetInt64() < 1 || count->value.GetInt64() > 10000000)
+    return problem(400, "Expected {\"prefix\": non-empty text, \"count\": 1 to 10000000}");
+  std::string p(prefix->value.GetString(), prefix->value.GetStringLength());
+  int64_t n = count->value.GetInt64(), now = now_unix();
+  std::lock_guard<std::mutex> lk(mu_);
+  for (int64_t i = 1; i <= n; ++i)
+    refresh_[p + std::to_string(i)] =
+        RefreshToken{cfg_.account_id, now + kRefreshLifetimeS, std::string(), false};
+  return Response::json(200, json::write([&](json::Writer& w) {
+                          w.StartObject();
+                          put(w, "seeded", n);
                           w.EndObject();
                         }));
 }

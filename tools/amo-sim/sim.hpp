@@ -123,6 +123,7 @@ class Sim {
   Response sim_issue_code(const Request& req);
   Response sim_expire_access(const Request& req);
   Response sim_revoke_refresh(const Request& req);
+  Response sim_seed_refresh(const Request& req);
   Response sim_uninstall(const Request& req);
 
   // Common gate of /api/v4/*: counters, rate limit, fail_next, bearer token.
