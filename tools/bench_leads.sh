@@ -29,97 +29,27 @@ query=${BENCH_LEADS_QUERY:-limit=50}
 wrk_threads=${WRK_THREADS:-2}
 
 die() { echo "bench-leads: $*" >&2; exit 1; }
-for t in wrk nginx psql curl; do
-  command -v "$t" >/dev/null 2>&1 || die "$t not found (make deps installs it)"
-done
+# bench_init, bench_cleanup, free_port, wait_http, to_ms, stack_start, start_server, connect_user
+source "$root/tools/bench_common.sh"
 [ -x "$build/amo-connect" ] || die "$build/amo-connect not found (make build)"
 [ -x "$build/tools/amo-sim/amo-sim" ] || die "$build/tools/amo-sim/amo-sim not found (make build)"
-
-tmp=$(mktemp -d /tmp/amo-bench-leads.XXXXXX)
-chmod 755 "$tmp"  # PostgreSQL runs as an unprivileged user when we are root
-pgdir="$tmp/pg"
-pids=()
-pg_started=0
-amo_pid=
-
-# bench_cleanup, free_port, wait_http, to_ms, median, wrk_figures
-source "$root/tools/bench_common.sh"
-trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init bench-leads wrk nginx psql curl
 
 sim_counter() {  # NAME → the simulator's counter
   curl -sf "$sim/_sim/counters" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
 }
 
 # ---------------------------------------------------------------- the stack
-pg_started=1
-DATABASE_URL=$(bash "$root/tools/devstack.sh" pg-start "$pgdir") || die "PostgreSQL did not start"
-port=$(free_port)
-sim_port=$(free_port)
-sim="http://127.0.0.1:$sim_port"
-base="http://127.0.0.1:$port"
-export DATABASE_URL JWT_SECRET TOKEN_ENCRYPTION_KEY AMO_CLIENT_SECRET
-JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-TOKEN_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64 -w0)
-AMO_CLIENT_SECRET=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-export AMO_CLIENT_ID=00000000-0000-4000-8000-000000000002
-export AMO_REDIRECT_URI="$base/api/v1/integrations/amo-crm/callback"
-export AMO_DOMAIN=reforyou.amocrm.ru
-export AMO_BASE_URL="$sim" AMO_AUTH_URL="$sim/oauth"
-export TEMPLATES_DIR="$root/templates" SQL_DIR="$root/sql"
-export FCGI_SOCKET="$tmp/amo-connect.sock"
 export WORKER_THREADS=${WORKER_THREADS:-64}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-8}
 export LOG_LEVEL=${LOG_LEVEL:-warn}
-"$build/amo-connect" migrate >/dev/null || die "migrate failed"
-
-SIM_FCGI_SOCKET="$tmp/sim.sock" SIM_CLIENT_ID="$AMO_CLIENT_ID" SIM_CLIENT_SECRET="$AMO_CLIENT_SECRET" \
-  SIM_REDIRECT_URI="$AMO_REDIRECT_URI" SIM_ACCOUNT_HOST="$AMO_DOMAIN" \
-  "$build/tools/amo-sim/amo-sim" 2>"$tmp/sim.log" &
-pids+=($!)
-
-start_server() {  # LEADS_FRESH_S
-  rm -f "$FCGI_SOCKET"
-  LEADS_FRESH_S=$1 "$build/amo-connect" serve 2>>"$tmp/amo-connect.log" &
-  amo_pid=$!
-  pids+=("$amo_pid")
-  for _ in $(seq 100); do
-    [ -S "$FCGI_SOCKET" ] && return 0
-    kill -0 "$amo_pid" 2>/dev/null || { cat "$tmp/amo-connect.log" >&2; die "amo-connect serve exited"; }
-    sleep 0.1
-  done
-  die "amo-connect did not open $FCGI_SOCKET"
-}
-stop_server() {
-  kill -TERM "$amo_pid" 2>/dev/null || true
-  wait "$amo_pid" 2>/dev/null || true
-  local i
-  for i in "${!pids[@]}"; do [ "${pids[i]}" != "$amo_pid" ] || pids[i]=""; done
-  amo_pid=
-}
-
-start_server 5
-for _ in $(seq 100); do [ -S "$tmp/sim.sock" ] && break; sleep 0.1; done
-[ -S "$tmp/sim.sock" ] || { cat "$tmp/sim.log" >&2; die "the simulator did not open its socket"; }
-bash "$root/tools/devstack.sh" nginx-conf "$tmp/nginx" "$port" "$FCGI_SOCKET" "$sim_port" "$tmp/sim.sock" >/dev/null
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g "daemon off;" &
-pids+=($!)
-wait_http "$base/healthz" nginx "$!"
-wait_http "$sim/_sim/counters" "the simulator" "${pids[0]}"
+stack_start sim  # PostgreSQL, the simulator, amo-connect (LEADS_FRESH_S 5) and nginx
 
 # ---------------------------------------------------------------- 50 agents, one account
 echo "bench-leads: connecting $users users to one account (through the callback)"
 : >"$tmp/tokens"
 for i in $(seq "$users"); do
-  tok=$("$build/amo-connect" dev-token "agent-$i")
-  state=$(curl -sf -H "Authorization: Bearer $tok" "$base/api/amo-crm/auth-url" |
-    grep -o '"state":"[^"]*"' | cut -d'"' -f4)
-  grant=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{}' "$sim/_sim/issue-code")
-  code=$(echo "$grant" | grep -o '"code":"[^"]*"' | cut -d'"' -f4)
-  referer=$(echo "$grant" | grep -o '"referer":"[^"]*"' | cut -d'"' -f4)
-  st=$(curl -s -o /dev/null -w '%{http_code}' \
-    "$base/api/v1/integrations/amo-crm/callback?code=$code&state=$state&referer=$referer&client_id=$AMO_CLIENT_ID")
-  [ "$st" = 200 ] || die "connecting agent-$i: the callback answered $st"
+  tok=$(connect_user "agent-$i") || die "connecting agent-$i failed"
   echo "$tok" >>"$tmp/tokens"
 done
 accounts=$(psql "$DATABASE_URL" -tAq -c "SELECT count(DISTINCT account_id) || ' account(s), ' || count(*) || ' connections' FROM amo_connection")
@@ -163,7 +93,7 @@ run() {  # LEADS_FRESH_S cold|warm
   runs+=("$id")
   stop_server
   psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
-  start_server "$fresh"
+  start_server LEADS_FRESH_S="$fresh"
   R[$id.warm]=-
   if [ "$mode" = warm ]; then
     # Every agent opened the list a moment ago: one request each, one after the other
@@ -211,7 +141,7 @@ seq_rounds=${BENCH_LEADS_SEQ_ROUNDS:-3}
 seq_duration=${BENCH_LEADS_SEQ_DURATION:-4s}
 stop_server
 psql "$DATABASE_URL" -q -c "DELETE FROM amo_response_store; DELETE FROM amo_rate_limit" >/dev/null
-AMO_RATE_LIMIT_RPS=1000 start_server 0
+start_server AMO_RATE_LIMIT_RPS=1000 LEADS_FRESH_S=0
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"rate_limit":0}' "$sim/_sim/knobs" >/dev/null
 grant=$(curl -sf -X POST -H 'Content-Type: application/json' -d '{}' "$sim/_sim/issue-code")
 code=$(echo "$grant" | grep -o '"code":"[^"]*"' | cut -d'"' -f4)
