@@ -17,15 +17,53 @@
 namespace amo::test {
 
 namespace {
-[[noreturn]] void exec_child(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env) {
-  for (auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execvp(args[0], args.data());
-  ::_exit(127);
-}
+// Everything exec needs, built before fork: the child of a multi-threaded test may only
+// call async-signal-safe functions until it execs (a malloc there can wait forever for a
+// lock another thread held at the fork: setenv in the child hung an e2e run under ASan).
+class ExecPlan {
+ public:
+  ExecPlan(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+           bool listen_fds = false)
+      : args_(argv) {
+    std::map<std::string, std::string> merged;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string kv(*e);
+      auto eq = kv.find('=');
+      if (eq != std::string::npos) merged.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    for (auto& [k, v] : env) merged[k] = v;
+    if (listen_fds) {
+      merged["LISTEN_FDS"] = "1";
+      merged["LISTEN_PID"] = std::string(20, '\0');  // the child's pid, written after the fork
+    }
+    for (auto& [k, v] : merged) envs_.push_back(k + "=" + v);
+    for (auto& a : args_) argv_.push_back(a.data());
+    argv_.push_back(nullptr);
+    for (auto& e : envs_) {
+      envp_.push_back(e.data());
+      if (listen_fds && e.rfind("LISTEN_PID=", 0) == 0) pid_slot_ = e.data() + 11;
+    }
+    envp_.push_back(nullptr);
+  }
+  // In the child: no allocation from here on.
+  [[noreturn]] void exec() {
+    if (pid_slot_ != nullptr) {
+      char digits[20];
+      int n = 0;
+      for (unsigned long p = static_cast<unsigned long>(::getpid()); n == 0 || p > 0; p /= 10)
+        digits[n++] = static_cast<char>('0' + p % 10);
+      for (int i = 0; i < n; ++i) pid_slot_[i] = digits[n - 1 - i];
+      pid_slot_[n] = '\0';
+    }
+    ::execvpe(argv_[0], argv_.data(), envp_.data());
+    ::_exit(127);
+  }
+
+ private:
+  std::vector<std::string> args_, envs_;
+  std::vector<char*> argv_, envp_;
+  char* pid_slot_ = nullptr;
+};
 
 std::string read_all(int fd) {
   std::string buf;
@@ -40,6 +78,7 @@ std::string read_all(int fd) {
 constexpr int kMerge = -1, kInherit = -2;
 int run_child(const std::vector<std::string>& argv, std::string* out,
               const std::map<std::string, std::string>& env, int err_fd) {
+  ExecPlan plan(argv, env);
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
@@ -52,7 +91,7 @@ int run_child(const std::vector<std::string>& argv, std::string* out,
     }
     ::close(fds[0]);
     ::close(fds[1]);
-    exec_child(argv, env);
+    plan.exec();
   }
   ::close(fds[1]);
   std::string buf = read_all(fds[0]);
@@ -89,6 +128,7 @@ Process::~Process() {
 void Process::start(const std::vector<std::string>& argv,
                     const std::map<std::string, std::string>& env, const std::string& log_path,
                     int listen_fd) {
+  ExecPlan plan(argv, env, /*listen_fds=*/listen_fd >= 0);
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -98,8 +138,6 @@ void Process::start(const std::vector<std::string>& argv,
       } else {
         ::fcntl(3, F_SETFD, 0);
       }
-      ::setenv("LISTEN_FDS", "1", 1);
-      ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
     }
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
@@ -107,7 +145,7 @@ void Process::start(const std::vector<std::string>& argv,
       ::dup2(fd, 2);
       ::close(fd);
     }
-    exec_child(argv, env);
+    plan.exec();
   }
   pid_ = pid;
 }
